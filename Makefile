@@ -1,0 +1,32 @@
+# cat4: two commands do all set-up on a machine with Python 3.11 and make.
+#   make run    set up, start PostgreSQL + Redis (embedded unless DATABASE_URL / REDIS_URL
+#               are set), migrate, load demo data, run web + Celery worker + beat
+#   make test   the same set-up, then the whole test suite
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall when pyproject.toml changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m cat4.devservers run
+
+test: $(STAMP)
+	$(BIN)/python -m cat4.devservers test $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) staticfiles

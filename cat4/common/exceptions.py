@@ -1,0 +1,20 @@
+class ApplicationError(Exception):
+    """A rule of the domain refused the request (bad state, not allowed, conflict).
+
+    Services raise it with a message meant for the user; views turn it into a
+    message on the page and the API into a 400 (or the given status).
+    ``field`` names the input the message belongs to, when there is one.
+    """
+
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None, status_code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class PermissionDeniedError(ApplicationError):
+    status_code = 403

@@ -1,0 +1,14 @@
+"""Test settings: the real PostgreSQL and Redis, but fast hashing and in-memory email."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+
+from .base import *
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+CACHES["default"]["KEY_PREFIX"] = "cat4-test"
+LOGGING["root"]["level"] = "WARNING"

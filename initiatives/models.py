@@ -1,0 +1,1 @@
+"""Portfolios, programs, objectives, initiatives, milestones and value lines (issue #3)."""

@@ -1,0 +1,1 @@
+"""KPI definitions, readings and variance snapshots (issue #4)."""

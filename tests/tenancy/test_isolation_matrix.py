@@ -1,0 +1,202 @@
+"""The tenant isolation matrix (DESIGN.md §7).
+
+Every organisation-scoped page and API operation is listed here with the roles
+allowed to use it, and is tried by:
+- a stranger (member of another organisation only) -> 404, with nothing of
+  org A in the answer;
+- every role of org A not allowed -> 403;
+- every role allowed -> success;
+- an anonymous visitor -> login redirect (pages) or 401 (API).
+The meta-tests fail when a URL pattern or OpenAPI operation is not listed, so
+every new endpoint is checked by default.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django_scopes import scopes_disabled
+from drf_spectacular.generators import SchemaGenerator
+
+from cat4.tenancy.models import Role
+from tests.conftest import ORG_A_MARKER, World, api_client_for, client_for
+from tests.factories import InvitationFactory, MembershipFactory, UserFactory
+
+ALL = frozenset(Role.values)
+ADMIN = frozenset({Role.ADMIN})
+
+
+def _fresh_member(world: World) -> dict:
+    with scopes_disabled():
+        m = MembershipFactory(organization=world.org_a, role=Role.VIEWER,
+                              user=UserFactory(email="target@acme.test"))
+    return {"member_id": m.pk}
+
+
+def _fresh_invitation(world: World) -> dict:
+    with scopes_disabled():
+        inv = InvitationFactory(organization=world.org_a, email="pending@acme.test")
+    return {"invitation_id": inv.pk}
+
+
+def _viewer_member(world: World) -> dict:
+    return {"member_id": world.a[Role.VIEWER].membership.pk}
+
+
+SETTINGS_FORM = {"name": ORG_A_MARKER, "base_currency": "EUR", "fiscal_year_start_month": "4",
+                 "time_zone": "Europe/Berlin"}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    method: str
+    allowed: frozenset
+    kwargs: Callable[[World], dict] = field(default=lambda world: {})
+    data: dict | None = None
+
+    def __str__(self):
+        return f"{self.method} {self.name}"
+
+
+PAGE_CASES = [
+    Case("org_home", "GET", ALL),
+    Case("member_list", "GET", ALL),
+    Case("member_invite", "POST", ADMIN, data={"email": "new@acme.test", "role": "viewer"}),
+    Case("member_role", "POST", ADMIN, _viewer_member, data={"role": "owner"}),
+    Case("member_remove", "POST", ADMIN, _fresh_member),
+    Case("invitation_revoke", "POST", ADMIN, _fresh_invitation),
+    Case("org_settings", "GET", ADMIN),
+    Case("org_settings", "POST", ADMIN, data=SETTINGS_FORM),
+]
+
+API_CASES = [
+    Case("api_organization", "GET", ALL),
+    Case("api_organization", "PATCH", ADMIN, data={"fiscal_year_start_month": 4}),
+    Case("api_member_list", "GET", ALL),
+    Case("api_member_detail", "GET", ALL, _viewer_member),
+    Case("api_member_detail", "PATCH", ADMIN, _viewer_member, data={"role": "owner"}),
+    Case("api_member_detail", "DELETE", ADMIN, _fresh_member),
+    Case("api_invitation_list", "GET", ADMIN),
+    Case("api_invitation_list", "POST", ADMIN, data={"email": "new@acme.test", "role": "owner"}),
+    Case("api_invitation_detail", "DELETE", ADMIN, _fresh_invitation),
+    Case("api_membership_event_list", "GET", ADMIN),
+]
+
+
+def _request(client, case: Case, world: World, *, org_slug: str, api: bool):
+    url = reverse(case.name, kwargs={"org_slug": org_slug, **case.kwargs(world)})
+    call = getattr(client, case.method.lower())
+    if api:
+        return call(url, case.data or {}, format="json")
+    return call(url, case.data or {})
+
+
+def _role_params(cases):
+    return [pytest.param(case, role, id=f"{case}-{role}") for case in cases for role in Role.values]
+
+
+# --- Pages -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", PAGE_CASES, ids=str)
+def test_page_stranger_gets_404(world, case):
+    response = _request(client_for(world.b_executive.user), case, world, org_slug="acme",
+                        api=False)
+    assert response.status_code == 404
+    assert ORG_A_MARKER not in response.content.decode()
+
+
+@pytest.mark.parametrize("case", PAGE_CASES, ids=str)
+def test_page_unknown_org_gets_404(world, case):
+    response = _request(client_for(world.a[Role.ADMIN].user), case, world,
+                        org_slug="no-such-org", api=False)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("case", PAGE_CASES, ids=str)
+def test_page_anonymous_goes_to_login(world, case):
+    response = _request(client_for(None), case, world, org_slug="acme", api=False)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(("case", "role"), _role_params(PAGE_CASES))
+def test_page_roles(world, case, role):
+    response = _request(client_for(world.a[role].user), case, world, org_slug="acme", api=False)
+    if role in case.allowed:
+        assert response.status_code in (200, 302), response.content[:500]
+    else:
+        assert response.status_code == 403
+
+
+# --- API ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", API_CASES, ids=str)
+def test_api_stranger_gets_404(world, case):
+    response = _request(api_client_for(world.b_executive.user), case, world, org_slug="acme",
+                        api=True)
+    assert response.status_code == 404
+    assert ORG_A_MARKER not in response.content.decode()
+
+
+@pytest.mark.parametrize("case", API_CASES, ids=str)
+def test_api_unknown_org_gets_404(world, case):
+    response = _request(api_client_for(world.a[Role.ADMIN].user), case, world,
+                        org_slug="no-such-org", api=True)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("case", API_CASES, ids=str)
+def test_api_anonymous_gets_401(world, case):
+    response = _request(api_client_for(None), case, world, org_slug="acme", api=True)
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("case", "role"), _role_params(API_CASES))
+def test_api_roles(world, case, role):
+    response = _request(api_client_for(world.a[role].user), case, world, org_slug="acme",
+                        api=True)
+    if role in case.allowed:
+        assert 200 <= response.status_code < 300, response.content[:500]
+    else:
+        assert response.status_code == 403
+
+
+# --- Meta-tests: nothing org-scoped escapes the matrix -------------------------
+
+
+def _org_page_url_names(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    names = set()
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            names |= _org_page_url_names(pattern, route)
+        elif isinstance(pattern, URLPattern) and route.startswith("o/<slug:org_slug>/"):
+            names.add(pattern.name)
+    return names
+
+
+def test_every_org_page_is_in_the_matrix():
+    listed = {case.name for case in PAGE_CASES}
+    missing = _org_page_url_names() - listed
+    assert not missing, f"org pages missing from the isolation matrix: {sorted(missing)}"
+
+
+def test_every_org_api_operation_is_in_the_matrix():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    listed = {(case.name, case.method) for case in API_CASES}
+    operations = set()
+    for path, methods in schema["paths"].items():
+        if not path.startswith("/api/v1/o/{org_slug}/"):
+            continue
+        concrete = re.sub(r"\{[a-z_]+\}", "1", path.replace("{org_slug}", "acme"))
+        name = resolve(concrete).url_name
+        operations |= {(name, method.upper()) for method in methods}
+    assert operations, "the schema lists no org-scoped operation; is the API mounted?"
+    missing = operations - listed
+    assert not missing, f"API operations missing from the isolation matrix: {sorted(missing)}"
