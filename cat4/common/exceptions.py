@@ -18,3 +18,7 @@ class ApplicationError(Exception):
 
 class PermissionDeniedError(ApplicationError):
     status_code = 403
+
+
+class NotFoundError(ApplicationError):
+    status_code = 404

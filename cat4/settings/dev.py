@@ -8,3 +8,4 @@ os.environ.setdefault("DEBUG", "true")
 from .base import *
 
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+WHITENOISE_USE_FINDERS = True  # serve static/ directly; no collectstatic needed

@@ -12,3 +12,4 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 CACHES["default"]["KEY_PREFIX"] = "cat4-test"
 LOGGING["root"]["level"] = "WARNING"
+WHITENOISE_USE_FINDERS = True  # serve static/ directly; no collectstatic needed

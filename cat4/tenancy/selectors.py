@@ -64,6 +64,10 @@ def pending_invitation_list(*, organization: Organization) -> QuerySet[Invitatio
     )
 
 
+def invitation_exists(*, organization: Organization, invitation_id) -> bool:
+    return Invitation.objects.filter(organization=organization, pk=invitation_id).exists()
+
+
 def membership_event_list(*, organization: Organization) -> QuerySet[MembershipEvent]:
     return (
         MembershipEvent.objects.filter(organization=organization)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from cat4.common.exceptions import ApplicationError, PermissionDeniedError
+from cat4.common.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
 
 from . import permissions
 from .models import Invitation, Membership, MembershipEvent, Organization, Role, User
@@ -155,7 +155,7 @@ def invitation_revoke(*, membership: Membership, invitation_id) -> Invitation:
     invitation = (Invitation.objects.select_for_update()
                   .filter(organization=membership.organization, pk=invitation_id).first())
     if invitation is None:
-        raise ApplicationError("No such invitation.", status_code=404)
+        raise NotFoundError("No such invitation.")
     if not invitation.is_pending:
         raise ApplicationError("This invitation is no longer pending.", status_code=409)
     invitation.revoked_at = timezone.now()
@@ -243,7 +243,7 @@ def member_change_role(*, membership: Membership, member_id, role: str) -> Membe
     target = (Membership.objects.select_for_update().select_related("user")
               .filter(organization=org, pk=member_id).first())
     if target is None:
-        raise ApplicationError("No such member.", status_code=404)
+        raise NotFoundError("No such member.")
     if target.role == role:
         return target
     if target.role == Role.ADMIN and len(admins) == 1:
@@ -268,7 +268,7 @@ def member_remove(*, membership: Membership, member_id) -> None:
     target = (Membership.objects.select_for_update().select_related("user")
               .filter(organization=org, pk=member_id).first())
     if target is None:
-        raise ApplicationError("No such member.", status_code=404)
+        raise NotFoundError("No such member.")
     if target.role == Role.ADMIN and len(admins) == 1:
         raise ApplicationError("The last admin cannot be removed. Make someone else admin first.",
                                status_code=409)

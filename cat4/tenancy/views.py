@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -66,6 +67,13 @@ def member_list(request, org_slug):
     return render(request, "tenancy/members.html", _members_context(request))
 
 
+def _member_or_404(request, member_id):
+    member = selectors.member_get(organization=request.organization, membership_id=member_id)
+    if member is None:
+        raise Http404("No such member.")
+    return member
+
+
 @require_POST
 @org_view(permissions.can_manage_members)
 def member_invite(request, org_slug):
@@ -87,6 +95,7 @@ def member_invite(request, org_slug):
 @require_POST
 @org_view(permissions.can_manage_members)
 def member_role(request, org_slug, member_id):
+    _member_or_404(request, member_id)
     form = RoleForm(request.POST)
     error = None
     if form.is_valid():
@@ -94,8 +103,6 @@ def member_role(request, org_slug, member_id):
             services.member_change_role(membership=request.membership, member_id=member_id,
                                         role=form.cleaned_data["role"])
         except ApplicationError as exc:
-            if exc.status_code == 404:
-                raise
             error = exc.message
     else:
         error = "Choose one of the listed roles."
@@ -114,11 +121,10 @@ def member_role(request, org_slug, member_id):
 @require_POST
 @org_view(permissions.can_manage_members)
 def member_remove(request, org_slug, member_id):
+    _member_or_404(request, member_id)
     try:
         services.member_remove(membership=request.membership, member_id=member_id)
     except ApplicationError as exc:
-        if exc.status_code == 404:
-            raise
         messages.error(request, exc.message)
     else:
         messages.success(request, "Member removed.")
@@ -128,12 +134,13 @@ def member_remove(request, org_slug, member_id):
 @require_POST
 @org_view(permissions.can_manage_members)
 def invitation_revoke(request, org_slug, invitation_id):
+    if not selectors.invitation_exists(organization=request.organization,
+                                       invitation_id=invitation_id):
+        raise Http404("No such invitation.")
     try:
         invitation = services.invitation_revoke(membership=request.membership,
                                                 invitation_id=invitation_id)
     except ApplicationError as exc:
-        if exc.status_code == 404:
-            raise
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Invitation to {invitation.email} revoked.")

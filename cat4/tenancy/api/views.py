@@ -1,7 +1,7 @@
 from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, permissions, status
+from rest_framework import exceptions, mixins, permissions, status
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
@@ -44,7 +44,8 @@ class TokenCreateView(APIView):
             return Response({"detail": "Too many failed attempts. Try again later."},
                             status=status.HTTP_429_TOO_MANY_REQUESTS)
         if user is None:
-            raise exceptions.AuthenticationFailed("Email or password is wrong.")
+            raise exceptions.ValidationError(
+                {"non_field_errors": ["That email and password do not match an account."]})
         instance, token = services.api_token_create(user=user)
         return Response({"token": token, "expiry": instance.expiry},
                         status=status.HTTP_201_CREATED)
@@ -73,7 +74,7 @@ class OrganizationView(OrgAPIView):
         return Response(OrganizationSerializer(org).data)
 
 
-class MemberListView(OrgAPIView):
+class MemberListView(mixins.ListModelMixin, OrgAPIView):
     predicates = {"GET": perms.can_view_members}
     serializer_class = MembershipSerializer
 
@@ -81,8 +82,7 @@ class MemberListView(OrgAPIView):
         return selectors.member_list(organization=self.organization)
 
     def get(self, request, org_slug):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(MembershipSerializer(page, many=True).data)
+        return self.list(request)
 
 
 class MemberDetailView(OrgAPIView):
@@ -115,7 +115,7 @@ class MemberDetailView(OrgAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class InvitationListView(OrgAPIView):
+class InvitationListView(mixins.ListModelMixin, OrgAPIView):
     predicates = {"GET": perms.can_manage_members, "POST": perms.can_manage_members}
     serializer_class = InvitationSerializer
 
@@ -123,8 +123,7 @@ class InvitationListView(OrgAPIView):
         return selectors.pending_invitation_list(organization=self.organization)
 
     def get(self, request, org_slug):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(InvitationSerializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationSerializer})
     def post(self, request, org_slug):
@@ -144,7 +143,7 @@ class InvitationDetailView(OrgAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MembershipEventListView(OrgAPIView):
+class MembershipEventListView(mixins.ListModelMixin, OrgAPIView):
     predicates = {"GET": perms.can_manage_members}
     serializer_class = MembershipEventSerializer
 
@@ -152,5 +151,4 @@ class MembershipEventListView(OrgAPIView):
         return selectors.membership_event_list(organization=self.organization)
 
     def get(self, request, org_slug):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(MembershipEventSerializer(page, many=True).data)
+        return self.list(request)
