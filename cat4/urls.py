@@ -7,15 +7,19 @@ from cat4.common.health import healthz
 from cat4.tenancy import urls as tenancy_urls
 from cat4.tenancy.api import urls as tenancy_api_urls
 from cat4.tenancy.forms import EmailAuthenticationForm
+from initiatives import urls as initiatives_urls
+from initiatives.api import urls as initiatives_api_urls
 
 # Every organisation-scoped page lives under /o/<slug>/ and every org-scoped API
 # operation under /api/v1/o/<slug>/; tests/tenancy/test_isolation_matrix.py
 # fails when one of them is missing from the isolation matrix.
 org_pages = [
     *tenancy_urls.org_urlpatterns,
+    *initiatives_urls.org_urlpatterns,
 ]
 org_api = [
     *tenancy_api_urls.org_urlpatterns,
+    *initiatives_api_urls.org_urlpatterns,
 ]
 
 urlpatterns = [

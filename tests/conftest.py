@@ -11,7 +11,15 @@ from django_scopes import scopes_disabled
 from rest_framework.test import APIClient
 
 from cat4.tenancy.models import Membership, Organization, Role, User
-from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from governance.services import ensure_gate_defaults
+from initiatives.models import Initiative
+from tests.factories import (
+    InitiativeFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    ProgramFactory,
+    UserFactory,
+)
 
 ORG_A_MARKER = "Acme Transformation Holdings"
 ORG_B_MARKER = "Globex Restructuring Group"
@@ -34,6 +42,9 @@ class World:
     a: dict[str, Persona]  # role -> persona in org A
     b_executive: Persona
     consultant: User
+    # An initiative of org A: owned by the owner persona, sponsored by the
+    # executive, controlled by the controller.
+    initiative: Initiative
 
 
 @pytest.fixture(autouse=True)
@@ -60,8 +71,14 @@ def world(db) -> World:
         consultant = UserFactory(email="consultant@advisers.test", full_name="Casey Consultant")
         MembershipFactory(organization=org_a, user=consultant, role=Role.OWNER)
         MembershipFactory(organization=org_b, user=consultant, role=Role.EXECUTIVE)
+        ensure_gate_defaults(org_a)
+        initiative = InitiativeFactory(
+            program=ProgramFactory(organization=org_a, portfolio__organization=org_a,
+                                   name="Acme Procurement"),
+            code="AC-100", title="Acme freight tender", owner=a[Role.OWNER].user,
+            sponsor=a[Role.EXECUTIVE].user, controller=a[Role.CONTROLLER].user)
     return World(org_a=org_a, org_b=org_b, a=a, b_executive=Persona(b_exec.user, b_exec),
-                 consultant=consultant)
+                 consultant=consultant, initiative=initiative)
 
 
 def client_for(user: User | None) -> Client:

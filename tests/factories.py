@@ -1,10 +1,13 @@
 """factory_boy factories. Tenant-owned rows always take their organisation from
 the parent they hang off, so a factory never builds a cross-tenant row by accident."""
 
+import datetime as _dt
+
 import factory
 from django.utils import timezone
 
 from cat4.tenancy.models import Invitation, Membership, Organization, Role, User
+from initiatives.models import ImpactLine, Initiative, Milestone, Portfolio, Program
 
 PASSWORD = "correct-horse-battery"
 
@@ -49,3 +52,57 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     role = Role.OWNER
     token_hash = factory.Sequence(lambda n: f"{n:064d}")
     expires_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=14))
+
+
+# --- Initiatives ---------------------------------------------------------------
+
+
+class PortfolioFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Portfolio
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Portfolio {n}")
+
+
+class ProgramFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Program
+
+    portfolio = factory.SubFactory(PortfolioFactory)
+    organization = factory.SelfAttribute("portfolio.organization")
+    name = factory.Sequence(lambda n: f"Program {n}")
+
+
+class InitiativeFactory(factory.django.DjangoModelFactory):
+    """An initiative in the Identified stage; owner must be a member of the org."""
+
+    class Meta:
+        model = Initiative
+
+    program = factory.SubFactory(ProgramFactory)
+    organization = factory.SelfAttribute("program.organization")
+    code = factory.Sequence(lambda n: f"IN-{n:04d}")
+    title = factory.Sequence(lambda n: f"Initiative {n}")
+    start_date = _dt.date(2026, 1, 1)
+    target_date = _dt.date(2027, 12, 31)
+
+
+class MilestoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Milestone
+
+    initiative = factory.SubFactory(InitiativeFactory)
+    organization = factory.SelfAttribute("initiative.organization")
+    title = factory.Sequence(lambda n: f"Milestone {n}")
+    due_date = _dt.date(2026, 6, 30)
+
+
+class ImpactLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ImpactLine
+
+    initiative = factory.SubFactory(InitiativeFactory)
+    organization = factory.SelfAttribute("initiative.organization")
+    category = "cost_reduction"
+    description = factory.Sequence(lambda n: f"Saving {n}")

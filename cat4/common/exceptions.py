@@ -1,3 +1,7 @@
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+
 class ApplicationError(Exception):
     """A rule of the domain refused the request (bad state, not allowed, conflict).
 
@@ -16,9 +20,13 @@ class ApplicationError(Exception):
             self.status_code = status_code
 
 
-class PermissionDeniedError(ApplicationError):
+class PermissionDeniedError(ApplicationError, PermissionDenied):
+    """Also a Django PermissionDenied: uncaught in a page view, it renders the 403 page."""
+
     status_code = 403
 
 
-class NotFoundError(ApplicationError):
+class NotFoundError(ApplicationError, Http404):
+    """Also an Http404: uncaught in a page view, it renders the 404 page."""
+
     status_code = 404

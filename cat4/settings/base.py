@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "django_htmx",
+    "pgtrigger",
+    "pghistory",
     "template_partials",
     "cat4.common",
     "cat4.tenancy",
@@ -53,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Attaches the user and URL to every history event written during a request.
+    "pghistory.middleware.HistoryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -76,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "cat4.tenancy.context_processors.tenancy",
+                "governance.context_processors.governance_counts",
             ],
         },
     },
@@ -157,6 +162,11 @@ SESSION_COOKIE_AGE = 60 * 60 * 12
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- Audit (django-pghistory) ------------------------------------------------
+
+# History tables are append-only: a trigger refuses UPDATE and DELETE on them.
+PGHISTORY_APPEND_ONLY = True
 
 # --- Invitations -------------------------------------------------------------
 
@@ -241,7 +251,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "cat4.tenancy.models.Role"},
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "cat4.tenancy.models.Role",
+        "StageEnum": "initiatives.models.Stage",
+        "ApproverRoleEnum": "governance.models.ApproverRole",
+    },
 }
 
 # --- Celery ------------------------------------------------------------------

@@ -21,8 +21,17 @@ from django_scopes import scopes_disabled
 from drf_spectacular.generators import SchemaGenerator
 
 from cat4.tenancy.models import Role
+from governance import services as hold_services
+from governance.models import Approval, GateSubmission
+from initiatives.models import Initiative, MonthlyValue
 from tests.conftest import ORG_A_MARKER, World, api_client_for, client_for
-from tests.factories import InvitationFactory, MembershipFactory, UserFactory
+from tests.factories import (
+    ImpactLineFactory,
+    InvitationFactory,
+    MembershipFactory,
+    MilestoneFactory,
+    UserFactory,
+)
 
 ALL = frozenset(Role.values)
 ADMIN = frozenset({Role.ADMIN})
@@ -49,13 +58,79 @@ SETTINGS_FORM = {"name": ORG_A_MARKER, "base_currency": "EUR", "fiscal_year_star
                  "time_zone": "Europe/Berlin"}
 
 
+def _initiative(world: World) -> dict:
+    return {"initiative_id": world.initiative.pk}
+
+
+def _milestone(world: World) -> dict:
+    with scopes_disabled():
+        m = MilestoneFactory(initiative=world.initiative)
+    return {"milestone_id": m.pk}
+
+
+def _pending_sponsor_approval(world: World) -> dict:
+    with scopes_disabled():
+        submission = GateSubmission.objects.create(
+            organization=world.org_a, initiative=world.initiative, gate="detailed",
+            from_stage="identified", submitted_by=world.a[Role.OWNER].user)
+        approval = Approval.objects.create(organization=world.org_a, submission=submission,
+                                           role="sponsor", approver=world.a[Role.EXECUTIVE].user)
+    return {"approval_id": approval.pk}
+
+
+def _new_initiative_form(world: World) -> dict:
+    with scopes_disabled():
+        program = world.initiative.program_id
+    return {"code": "AC-200", "title": "Warehouse consolidation", "program": program,
+            "owner": world.a[Role.OWNER].user.pk, "start_date": "2026-01-01",
+            "target_date": "2027-06-30"}
+
+
+def _line(world: World) -> dict:
+    with scopes_disabled():
+        line = ImpactLineFactory(initiative=world.initiative)
+    return {"line_id": line.pk}
+
+
+def _ready_for_detailed(world: World) -> dict:
+    with scopes_disabled():
+        line = ImpactLineFactory(initiative=world.initiative)
+        MonthlyValue.objects.create(organization=world.org_a, line=line,
+                                    month=world.initiative.start_date, kind="planned",
+                                    amount="1000.00")
+    return _initiative(world)
+
+
+def _on_hold(world: World) -> dict:
+    hold_services.initiative_hold(membership=world.a[Role.ADMIN].membership,
+                                  initiative_id=world.initiative.pk, reason="Budget freeze")
+    return _initiative(world)
+
+
+def _implemented(world: World) -> dict:
+    with scopes_disabled():
+        # Test set-up only: the stage moves through services everywhere else.
+        Initiative.objects.filter(pk=world.initiative.pk).update(stage="implemented")
+    return _initiative(world)
+
+
+def _new_initiative_json(world: World) -> dict:
+    return {**_new_initiative_form(world), "program": world.initiative.program_id}
+
+
+EDITORS = frozenset({Role.ADMIN, Role.OWNER})  # admins and the initiative's owner
+STEERERS = frozenset({Role.ADMIN, Role.EXECUTIVE})  # admins and the initiative's sponsor
+NOT_VIEWER = ALL - {Role.VIEWER}
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
     method: str
     allowed: frozenset
     kwargs: Callable[[World], dict] = field(default=lambda world: {})
-    data: dict | None = None
+    data: dict | Callable[[World], dict] | None = None
+    headers: Callable[[World], dict] = field(default=lambda world: {})
 
     def __str__(self):
         return f"{self.method} {self.name}"
@@ -70,7 +145,32 @@ PAGE_CASES = [
     Case("invitation_revoke", "POST", ADMIN, _fresh_invitation),
     Case("org_settings", "GET", ADMIN),
     Case("org_settings", "POST", ADMIN, data=SETTINGS_FORM),
+    Case("initiative_list", "GET", ALL),
+    Case("initiative_create", "GET", EDITORS),
+    Case("initiative_create", "POST", EDITORS, data=_new_initiative_form),
+    Case("initiative_detail", "GET", ALL, _initiative),
+    Case("initiative_edit", "GET", EDITORS, _initiative),
+    Case("milestone_add", "GET", EDITORS, _initiative),
+    Case("milestone_edit", "GET", EDITORS, _milestone),
+    Case("milestone_delete", "POST", EDITORS, _milestone),
+    Case("impact_line_add", "GET", EDITORS, _initiative),
+    Case("values_edit", "GET", EDITORS,
+         lambda world: {**_initiative(world), "kind": "planned"}),
+    Case("status_update_add", "GET", EDITORS, _initiative),
+    Case("gate_submit", "POST", EDITORS, _initiative),
+    Case("initiative_hold", "POST", STEERERS, _initiative, data={"reason": "Budget freeze"}),
+    Case("initiative_resume", "POST", STEERERS, _initiative),
+    Case("initiative_cancel", "POST", STEERERS, _initiative, data={"reason": "Merged"}),
+    Case("value_validate", "POST", frozenset({Role.CONTROLLER}), _initiative),
+    Case("approval_decide", "POST", frozenset({Role.EXECUTIVE}), _pending_sponsor_approval,
+         data={"decision": "approved"}),
+    Case("my_reviews", "GET", NOT_VIEWER),
+    Case("inbox", "GET", ALL),
+    Case("inbox_mark_read", "POST", ALL),
+    Case("decision_log", "GET", ALL),
 ]
+
+IF_MATCH = {"HTTP_IF_MATCH": '"v1"'}
 
 API_CASES = [
     Case("api_organization", "GET", ALL),
@@ -83,15 +183,46 @@ API_CASES = [
     Case("api_invitation_list", "POST", ADMIN, data={"email": "new@acme.test", "role": "owner"}),
     Case("api_invitation_detail", "DELETE", ADMIN, _fresh_invitation),
     Case("api_membership_event_list", "GET", ADMIN),
+    Case("api_program_list", "GET", ALL),
+    Case("api_initiative_list", "GET", ALL),
+    Case("api_initiative_list", "POST", EDITORS, data=_new_initiative_json),
+    Case("api_initiative_detail", "GET", ALL, _initiative),
+    Case("api_initiative_detail", "PATCH", EDITORS, _initiative, data={"title": "Renamed"},
+         headers=lambda world: IF_MATCH),
+    Case("api_milestone_list", "GET", ALL, _initiative),
+    Case("api_milestone_list", "POST", EDITORS, _initiative,
+         data={"title": "Tender issued", "due_date": "2026-03-31"}),
+    Case("api_milestone_detail", "PATCH", EDITORS, _milestone, data={"weight": 3}),
+    Case("api_milestone_detail", "DELETE", EDITORS, _milestone),
+    Case("api_impact_line_list", "GET", ALL, _initiative),
+    Case("api_impact_line_list", "POST", EDITORS, _initiative,
+         data={"category": "cost_reduction", "description": "Freight rates"}),
+    Case("api_line_values", "PUT", EDITORS, _line,
+         data={"kind": "planned", "values": {"2026-01": "1000.00"}}),
+    Case("api_status_update_list", "GET", ALL, _initiative),
+    Case("api_status_update_list", "POST", EDITORS, _initiative,
+         data={"narrative": "Tender out", "confidence": "high"}),
+    Case("api_gate", "GET", ALL, _initiative),
+    Case("api_gate", "POST", EDITORS, _ready_for_detailed),
+    Case("api_initiative_hold", "POST", STEERERS, _initiative, data={"reason": "Budget"}),
+    Case("api_initiative_resume", "POST", STEERERS, _on_hold),
+    Case("api_initiative_cancel", "POST", STEERERS, _initiative, data={"reason": "Merged"}),
+    Case("api_value_validate", "POST", frozenset({Role.CONTROLLER}), _implemented),
+    Case("api_approval_decide", "POST", frozenset({Role.EXECUTIVE}),
+         _pending_sponsor_approval, data={"decision": "approved"}),
+    Case("api_review_list", "GET", NOT_VIEWER),
+    Case("api_notification_list", "GET", ALL),
+    Case("api_decision_list", "GET", ALL),
 ]
 
 
 def _request(client, case: Case, world: World, *, org_slug: str, api: bool):
     url = reverse(case.name, kwargs={"org_slug": org_slug, **case.kwargs(world)})
     call = getattr(client, case.method.lower())
+    data = case.data(world) if callable(case.data) else (case.data or {})
     if api:
-        return call(url, case.data or {}, format="json")
-    return call(url, case.data or {})
+        return call(url, data, format="json", **case.headers(world))
+    return call(url, data)
 
 
 def _role_params(cases):

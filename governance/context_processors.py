@@ -1,0 +1,19 @@
+from django_scopes import scope
+
+from . import permissions, selectors
+
+
+def governance_counts(request):
+    """Pending reviews and unread notifications for the navigation (two counts)."""
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        return {}
+    org = membership.organization
+    with scope(organization=org):
+        return {
+            "can_review": permissions.can_view_reviews(membership=membership),
+            "pending_review_count": (
+                selectors.reviews_for(organization=org, user=request.user).count()
+                if permissions.can_view_reviews(membership=membership) else 0),
+            "unread_count": selectors.unread_count(organization=org, user=request.user),
+        }

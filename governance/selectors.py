@@ -1,0 +1,91 @@
+"""Reads for the gate panel, the review queue, the inbox and the decision log."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+from cat4.tenancy.models import Membership, Organization, User
+from initiatives import permissions as initiative_permissions
+from initiatives.models import Initiative, Stage
+
+from . import services
+from .criteria import CriterionResult
+from .models import (
+    Approval,
+    Decision,
+    DecisionLogEntry,
+    GateSubmission,
+    Notification,
+    StageEvent,
+    SubmissionStatus,
+)
+
+
+@dataclass
+class GatePanel:
+    next_gate: str | None
+    next_gate_label: str
+    results: list[CriterionResult]
+    pending: GateSubmission | None
+    approvals: list[Approval] = field(default_factory=list)
+    last_rejected: GateSubmission | None = None
+    can_submit: bool = False
+    my_approval: Approval | None = None
+    events: list[StageEvent] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return all(r.met or r.is_checklist for r in self.results)
+
+    @property
+    def checklist(self) -> list[CriterionResult]:
+        return [r for r in self.results if r.is_checklist]
+
+
+def gate_panel(*, initiative: Initiative, membership: Membership) -> GatePanel:
+    gate, results = services.gate_status(initiative=initiative)
+    submissions = list(GateSubmission.objects.filter(initiative=initiative)
+                       .prefetch_related("approvals__approver")[:10])
+    pending = next((s for s in submissions if s.status == SubmissionStatus.PENDING), None)
+    rejected = next((s for s in submissions if s.status == SubmissionStatus.REJECTED), None)
+    approvals = list(pending.approvals.all()) if pending else []
+    mine = next((a for a in approvals if a.decision == Decision.PENDING
+                 and services.can_decide(membership=membership, approval=a,
+                                         initiative=initiative)), None)
+    return GatePanel(
+        next_gate=gate, next_gate_label=Stage(gate).label if gate else "",
+        results=results, pending=pending, approvals=approvals, last_rejected=rejected,
+        can_submit=(gate is not None and pending is None
+                    and initiative_permissions.can_edit_initiative(membership=membership,
+                                                                   initiative=initiative)),
+        my_approval=mine,
+        events=list(initiative.stage_events.select_related("actor")[:20]),
+    )
+
+
+def reviews_for(*, organization: Organization, user: User) -> QuerySet[Approval]:
+    """Approvals waiting for ``user``, oldest first."""
+    return (Approval.objects.filter(organization=organization, approver=user,
+                                    decision=Decision.PENDING,
+                                    submission__status=SubmissionStatus.PENDING)
+            .select_related("submission__initiative__owner", "submission__submitted_by")
+            .order_by("submission__submitted_at", "id"))
+
+
+def decided_by(*, organization: Organization, user: User, limit: int = 20):
+    return (Approval.objects.filter(organization=organization, approver=user)
+            .exclude(decision=Decision.PENDING)
+            .select_related("submission__initiative").order_by("-decided_at")[:limit])
+
+
+def inbox_for(*, organization: Organization, user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(organization=organization, recipient=user)
+
+
+def unread_count(*, organization: Organization, user: User) -> int:
+    return inbox_for(organization=organization, user=user).filter(read_at__isnull=True).count()
+
+
+def decision_log(*, organization: Organization) -> QuerySet[DecisionLogEntry]:
+    return (DecisionLogEntry.objects.filter(organization=organization)
+            .select_related("recorded_by").prefetch_related("initiatives"))

@@ -1,0 +1,366 @@
+"""Stage gates: submit, approve or reject, hold, resume, cancel, validate value.
+
+Every transition runs in one transaction with the initiative row locked first
+(then its submission, then the approval: always in that order), re-checks state
+and permission inside the lock, writes an immutable StageEvent and enqueues the
+notifications on commit. Segregation of duties is enforced here: an owner never
+approves a gate of their own initiative, and the controller who validates the
+realised value is not its owner.
+"""
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed
+
+from cat4.common.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
+from cat4.tenancy.models import Membership, Organization, Role
+from cat4.tenancy.scoping import acting_in_org
+from initiatives import permissions as initiative_permissions
+from initiatives.models import Initiative, Stage, next_stage
+
+from . import criteria
+from .models import (
+    Approval,
+    ApproverRole,
+    Decision,
+    DecisionLogEntry,
+    DecisionLogInitiative,
+    GateApprover,
+    GateCriterion,
+    GateSubmission,
+    Notification,
+    Rule,
+    StageEvent,
+    SubmissionStatus,
+)
+
+DEFAULT_CRITERIA = {
+    Stage.DETAILED: [Rule.OWNER_AND_SPONSOR, Rule.FIRST_PLANNED_VALUE],
+    Stage.DECIDED: [Rule.PLANNED_VALUES, Rule.MILESTONES, Rule.CONTROLLER_NAMED],
+    Stage.IMPLEMENTED: [Rule.MILESTONES_COMPLETE],
+    Stage.CLOSED: [Rule.ACTUALS_COVER_PLAN, Rule.VALUE_VALIDATED],
+}
+DEFAULT_APPROVERS = {
+    Stage.DETAILED: [ApproverRole.SPONSOR],
+    Stage.DECIDED: [ApproverRole.SPONSOR, ApproverRole.CONTROLLER],
+    Stage.IMPLEMENTED: [ApproverRole.SPONSOR],
+    Stage.CLOSED: [ApproverRole.CONTROLLER],
+}
+
+
+class ConflictError(ApplicationError):
+    status_code = 409
+
+
+def ensure_gate_defaults(organization: Organization) -> None:
+    """Give an organisation the default criteria and approvers if it has none."""
+    if GateCriterion.objects.filter(organization=organization).exists():
+        return
+    for gate, rules in DEFAULT_CRITERIA.items():
+        for position, rule in enumerate(rules):
+            GateCriterion.objects.create(organization=organization, gate=gate, rule=rule,
+                                         label=Rule(rule).label, position=position)
+    for gate, roles in DEFAULT_APPROVERS.items():
+        for role in roles:
+            GateApprover.objects.get_or_create(organization=organization, gate=gate, role=role)
+
+
+def _lock(organization: Organization, initiative_id) -> Initiative:
+    initiative = (Initiative.objects.select_for_update(of=("self",))
+                  .select_related("owner", "sponsor", "controller")
+                  .filter(organization=organization, pk=initiative_id).first())
+    if initiative is None:
+        raise NotFoundError("No such initiative.")
+    return initiative
+
+
+def _notify(*, organization, recipients, kind: str, title: str, url: str, body: str = "") -> None:
+    seen = set()
+    for user in recipients:
+        if user is None or user.pk in seen:
+            continue
+        seen.add(user.pk)
+        Notification.objects.create(organization=organization, recipient=user, kind=kind,
+                                    title=title, body=body, url=url)
+    transaction.on_commit(lambda: _email(list(seen), title, body, url), robust=True)
+
+
+def _email(user_ids, title, body, url) -> None:
+    from django.conf import settings
+    from django.core.mail import send_mass_mail
+
+    from cat4.tenancy.models import User
+
+    users = User.objects.filter(pk__in=user_ids, is_active=True)
+    send_mass_mail([(title, f"{body}\n\n{settings.SITE_URL}{url}".strip(), None, [u.email])
+                    for u in users])
+
+
+def _initiative_url(initiative: Initiative) -> str:
+    return reverse("initiative_detail", kwargs={"org_slug": initiative.organization.slug,
+                                                "initiative_id": initiative.pk})
+
+
+def _transition(initiative: Initiative, move, *, actor, reason: str = "",
+                submission: GateSubmission | None = None,
+                move_kwargs: dict | None = None) -> StageEvent:
+    """Run one FSM transition on the locked row, save it, and log the StageEvent."""
+    from_stage = initiative.stage
+    try:
+        move(**(move_kwargs or {}))
+    except TransitionNotAllowed as exc:
+        raise ConflictError(f"A {Stage(from_stage).label.lower()} initiative cannot do "
+                            "that.") from exc
+    initiative.save()
+    return StageEvent.objects.create(organization=initiative.organization,
+                                     initiative=initiative, from_stage=from_stage,
+                                     to_stage=initiative.stage, actor=actor, reason=reason,
+                                     submission=submission)
+
+
+def gate_status(*, initiative: Initiative, confirmed_checklist=frozenset()):
+    """The next gate and its criteria (met or not, and why), or (None, [])."""
+    gate = next_stage(initiative.stage)
+    if gate is None:
+        return None, []
+    ensure_gate_defaults(initiative.organization)
+    return gate, criteria.evaluate(initiative, gate, confirmed_checklist=set(confirmed_checklist))
+
+
+def _approver_for(initiative: Initiative, role: str):
+    return initiative.sponsor if role == ApproverRole.SPONSOR else initiative.controller
+
+
+@acting_in_org
+@transaction.atomic
+def gate_submit(*, membership: Membership, initiative_id, comment: str = "",
+                confirmed_checklist=()) -> GateSubmission:
+    """Submit an initiative for its next gate. Creates one approval per approver role."""
+    org = membership.organization
+    initiative = _lock(org, initiative_id)
+    if not initiative_permissions.can_edit_initiative(membership=membership,
+                                                      initiative=initiative):
+        raise PermissionDeniedError("Only the owner or an admin submits an initiative.")
+    gate = next_stage(initiative.stage)
+    if gate is None:
+        raise ConflictError(f"A {Stage(initiative.stage).label.lower()} initiative has no next "
+                            "gate.")
+    if GateSubmission.objects.filter(initiative=initiative,
+                                     status=SubmissionStatus.PENDING).exists():
+        raise ConflictError("This initiative is already waiting for a gate decision.")
+    ensure_gate_defaults(org)
+    results = criteria.evaluate(initiative, gate,
+                                confirmed_checklist={int(i) for i in confirmed_checklist})
+    unmet = [r for r in results if not r.met]
+    if unmet:
+        raise ApplicationError("Not ready for the gate: " + "; ".join(
+            f"{r.label} ({r.why})" for r in unmet) + ".", field="criteria")
+    roles = list(GateApprover.objects.filter(organization=org, gate=gate)
+                 .values_list("role", flat=True))
+    if not roles:
+        raise ApplicationError("No approver is configured for this gate; ask an admin.")
+    approvers = {}
+    for role in roles:
+        user = _approver_for(initiative, role)
+        if user is None:
+            raise ApplicationError(f"Name a {role} before submitting: the "
+                                   f"{Stage(gate).label} gate needs their approval.",
+                                   field=role)
+        if user.pk == initiative.owner_id:
+            raise ApplicationError(
+                f"The {role} must be someone other than the owner: an owner never approves "
+                "their own initiative.", field=role)
+        if not Membership.objects.filter(organization=org, user=user).exists():
+            raise ApplicationError(f"The named {role} is no longer a member of the "
+                                   "organisation.", field=role)
+        approvers[role] = user
+    submission = GateSubmission.objects.create(
+        organization=org, initiative=initiative, gate=gate, from_stage=initiative.stage,
+        submitted_by=membership.user, comment=(comment or "").strip(),
+        criteria_snapshot=[r.as_dict() for r in results])
+    for role, user in approvers.items():
+        Approval.objects.create(organization=org, submission=submission, role=role,
+                                approver=user)
+    _notify(organization=org, recipients=approvers.values(), kind="approval_requested",
+            title=f"Approval requested: {initiative.code} to {Stage(gate).label}",
+            body=f"{membership.user} submitted {initiative} for the {Stage(gate).label} gate.",
+            url=reverse("my_reviews", kwargs={"org_slug": org.slug}))
+    return submission
+
+
+def can_decide(*, membership: Membership | None, approval: Approval,
+               initiative: Initiative) -> bool:
+    return (membership is not None and approval.approver_id == membership.user_id
+            and initiative.owner_id != membership.user_id
+            and membership.role != Role.VIEWER)
+
+
+@acting_in_org
+@transaction.atomic
+def approval_decide(*, membership: Membership, approval_id, decision: str,
+                    comment: str = "") -> Approval:
+    """Approve or reject one approval. The last approval moves the initiative through
+    the gate; a rejection ends the submission and the initiative stays where it is."""
+    org = membership.organization
+    found = Approval.objects.filter(organization=org, pk=approval_id).select_related(
+        "submission").first()
+    if found is None:
+        raise NotFoundError("No such approval.")
+    initiative = _lock(org, found.submission.initiative_id)
+    submission = GateSubmission.objects.select_for_update().get(pk=found.submission_id)
+    approval = Approval.objects.select_for_update().get(pk=approval_id)
+    if not can_decide(membership=membership, approval=approval, initiative=initiative):
+        raise PermissionDeniedError("Only the named approver decides this, and never the "
+                                    "initiative's owner.")
+    if decision not in (Decision.APPROVED, Decision.REJECTED):
+        raise ApplicationError("Approve or reject.", field="decision")
+    comment = (comment or "").strip()
+    if decision == Decision.REJECTED and not comment:
+        raise ApplicationError("Say why you reject, so the owner can act on it.",
+                               field="comment")
+    if approval.decision != Decision.PENDING or submission.status != SubmissionStatus.PENDING:
+        raise ConflictError("This approval was already decided.")
+    if initiative.stage != submission.from_stage:
+        raise ConflictError("The initiative changed stage since it was submitted.")
+
+    now = timezone.now()
+    approval.decision = decision
+    approval.comment = comment
+    approval.decided_at = now
+    approval.save(update_fields=["decision", "comment", "decided_at"])
+    gate_label = Stage(submission.gate).label
+    entry = DecisionLogEntry.objects.create(
+        organization=org, date=timezone.localdate(), forum=f"{gate_label} gate",
+        decision=f"{approval.get_role_display()} {decision} {initiative.code} for the "
+                 f"{gate_label} gate" + (f": {comment}" if comment else "."),
+        approval=approval, recorded_by=membership.user)
+    DecisionLogInitiative.objects.create(organization=org, entry=entry, initiative=initiative)
+
+    url = _initiative_url(initiative)
+    if decision == Decision.REJECTED:
+        submission.status = SubmissionStatus.REJECTED
+        submission.decided_at = now
+        submission.save(update_fields=["status", "decided_at"])
+        Approval.objects.filter(submission=submission, decision=Decision.PENDING).delete()
+        _notify(organization=org, recipients=[submission.submitted_by, initiative.owner],
+                kind="gate_rejected", title=f"{initiative.code}: {gate_label} gate rejected",
+                body=f"{membership.user}: {comment}", url=url)
+    elif not submission.approvals.filter(decision=Decision.PENDING).exists():
+        submission.status = SubmissionStatus.APPROVED
+        submission.decided_at = now
+        submission.save(update_fields=["status", "decided_at"])
+        _transition(initiative, initiative.pass_gate, actor=membership.user,
+                    submission=submission)
+        _notify(organization=org, recipients=[submission.submitted_by, initiative.owner,
+                                              initiative.sponsor],
+                kind="gate_passed", title=f"{initiative.code} passed the {gate_label} gate",
+                url=url)
+    else:
+        _notify(organization=org, recipients=[submission.submitted_by],
+                kind="gate_approved_partly",
+                title=f"{initiative.code}: {approval.get_role_display()} approved",
+                body="Waiting for the other approvals.", url=url)
+    return approval
+
+
+@acting_in_org
+@transaction.atomic
+def submission_withdraw(*, membership: Membership, submission_id) -> GateSubmission:
+    org = membership.organization
+    found = GateSubmission.objects.filter(organization=org, pk=submission_id).first()
+    if found is None:
+        raise NotFoundError("No such submission.")
+    initiative = _lock(org, found.initiative_id)
+    submission = GateSubmission.objects.select_for_update().get(pk=found.pk)
+    if not initiative_permissions.can_edit_initiative(membership=membership,
+                                                      initiative=initiative):
+        raise PermissionDeniedError("Only the owner or an admin withdraws a submission.")
+    if submission.status != SubmissionStatus.PENDING:
+        raise ConflictError("Only a pending submission can be withdrawn.")
+    submission.status = SubmissionStatus.WITHDRAWN
+    submission.decided_at = timezone.now()
+    submission.save(update_fields=["status", "decided_at"])
+    Approval.objects.filter(submission=submission, decision=Decision.PENDING).delete()
+    return submission
+
+
+def _withdraw_pending(initiative: Initiative) -> None:
+    pending = GateSubmission.objects.filter(initiative=initiative,
+                                            status=SubmissionStatus.PENDING)
+    Approval.objects.filter(submission__in=pending, decision=Decision.PENDING).delete()
+    pending.update(status=SubmissionStatus.WITHDRAWN, decided_at=timezone.now())
+
+
+@acting_in_org
+@transaction.atomic
+def initiative_hold(*, membership: Membership, initiative_id, reason: str) -> Initiative:
+    initiative = _lock(membership.organization, initiative_id)
+    if not initiative_permissions.can_hold_or_cancel(membership=membership,
+                                                     initiative=initiative):
+        raise PermissionDeniedError("Only the sponsor or an admin puts an initiative on hold.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("Say why the initiative is put on hold.", field="reason")
+    _withdraw_pending(initiative)
+    _transition(initiative, initiative.hold, actor=membership.user, reason=reason,
+                move_kwargs={"reason": reason})
+    return initiative
+
+
+@acting_in_org
+@transaction.atomic
+def initiative_resume(*, membership: Membership, initiative_id) -> Initiative:
+    initiative = _lock(membership.organization, initiative_id)
+    if not initiative_permissions.can_hold_or_cancel(membership=membership,
+                                                     initiative=initiative):
+        raise PermissionDeniedError("Only the sponsor or an admin resumes an initiative.")
+    if initiative.stage != Stage.ON_HOLD:
+        raise ConflictError("Only an initiative on hold can resume.")
+    _transition(initiative, initiative.resume, actor=membership.user,
+                reason=f"resumed after hold: {initiative.hold_reason}")
+    return initiative
+
+
+@acting_in_org
+@transaction.atomic
+def initiative_cancel(*, membership: Membership, initiative_id, reason: str) -> Initiative:
+    initiative = _lock(membership.organization, initiative_id)
+    if not initiative_permissions.can_hold_or_cancel(membership=membership,
+                                                     initiative=initiative):
+        raise PermissionDeniedError("Only the sponsor or an admin cancels an initiative.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("Say why the initiative is cancelled.", field="reason")
+    if initiative.stage in (Stage.CLOSED, Stage.CANCELLED):
+        raise ConflictError(f"A {Stage(initiative.stage).label.lower()} initiative cannot be "
+                            "cancelled.")
+    _withdraw_pending(initiative)
+    _transition(initiative, initiative.cancel, actor=membership.user, reason=reason,
+                move_kwargs={"reason": reason})
+    return initiative
+
+
+@acting_in_org
+@transaction.atomic
+def value_validate(*, membership: Membership, initiative_id) -> Initiative:
+    """The controller confirms the realised value (the actuals) before closure."""
+    initiative = _lock(membership.organization, initiative_id)
+    if not initiative_permissions.can_validate_value(membership=membership,
+                                                     initiative=initiative):
+        raise PermissionDeniedError("Only the initiative's controller validates its value, "
+                                    "and never its owner.")
+    if initiative.stage != Stage.IMPLEMENTED:
+        raise ConflictError("Value is validated once the initiative is implemented.")
+    Initiative.objects.filter(pk=initiative.pk).update(value_validated_at=timezone.now(),
+                                                       value_validated_by=membership.user)
+    initiative.refresh_from_db()
+    return initiative
+
+
+@acting_in_org
+def notifications_mark_read(*, membership: Membership) -> int:
+    """Mark all of the member's notifications in this organisation as read."""
+    return Notification.objects.filter(
+        organization=membership.organization, recipient=membership.user,
+        read_at__isnull=True).update(read_at=timezone.now())

@@ -1,0 +1,38 @@
+from django.urls import path
+
+from governance.api import views as governance
+
+from . import views
+
+# Mounted under /api/v1/o/<slug:org_slug>/ by cat4/urls.py.
+org_urlpatterns = [
+    path("programs/", views.ProgramListView.as_view(), name="api_program_list"),
+    path("initiatives/", views.InitiativeListView.as_view(), name="api_initiative_list"),
+    path("initiatives/<int:initiative_id>/", views.InitiativeDetailView.as_view(),
+         name="api_initiative_detail"),
+    path("initiatives/<int:initiative_id>/milestones/", views.MilestoneListView.as_view(),
+         name="api_milestone_list"),
+    path("milestones/<int:milestone_id>/", views.MilestoneDetailView.as_view(),
+         name="api_milestone_detail"),
+    path("initiatives/<int:initiative_id>/lines/", views.ImpactLineListView.as_view(),
+         name="api_impact_line_list"),
+    path("lines/<int:line_id>/values/", views.LineValuesView.as_view(), name="api_line_values"),
+    path("initiatives/<int:initiative_id>/status-updates/",
+         views.StatusUpdateListView.as_view(), name="api_status_update_list"),
+    path("initiatives/<int:initiative_id>/gate/", governance.GateView.as_view(),
+         name="api_gate"),
+    path("initiatives/<int:initiative_id>/hold/", governance.HoldView.as_view(),
+         name="api_initiative_hold"),
+    path("initiatives/<int:initiative_id>/resume/", governance.ResumeView.as_view(),
+         name="api_initiative_resume"),
+    path("initiatives/<int:initiative_id>/cancel/", governance.CancelView.as_view(),
+         name="api_initiative_cancel"),
+    path("initiatives/<int:initiative_id>/validate-value/",
+         governance.ValidateValueView.as_view(), name="api_value_validate"),
+    path("approvals/<int:approval_id>/decision/", governance.ApprovalDecisionView.as_view(),
+         name="api_approval_decide"),
+    path("reviews/", governance.ReviewListView.as_view(), name="api_review_list"),
+    path("notifications/", governance.NotificationListView.as_view(),
+         name="api_notification_list"),
+    path("decisions/", governance.DecisionLogListView.as_view(), name="api_decision_list"),
+]

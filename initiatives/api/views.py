@@ -1,0 +1,268 @@
+"""Initiatives API. Writes go through the services; PATCH on an initiative needs
+``If-Match`` with the ETag from GET (412 when stale, 428 when missing)."""
+
+import re
+from datetime import date
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, status
+from rest_framework.response import Response
+
+from cat4.tenancy.api.base import OrgAPIView
+
+from .. import permissions as perms
+from .. import selectors, services
+from ..models import ImpactLine, Milestone, Stage
+from .serializers import (
+    ImpactLineSerializer,
+    ImpactLineWriteSerializer,
+    InitiativeSerializer,
+    InitiativeWriteSerializer,
+    MilestoneSerializer,
+    MilestoneWriteSerializer,
+    ProgramSerializer,
+    StatusUpdateSerializer,
+    StatusUpdateWriteSerializer,
+    ValuesWriteSerializer,
+)
+
+MONTH_KEY = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _etag(initiative) -> str:
+    return f'"v{initiative.version}"'
+
+
+class InitiativeScoped(OrgAPIView):
+    """Resolves <initiative_id> inside the organisation (404 otherwise)."""
+
+    def get_initiative(self):
+        initiative = selectors.initiative_get(organization=self.organization,
+                                              initiative_id=self.kwargs["initiative_id"])
+        if initiative is None:
+            raise exceptions.NotFound()
+        return initiative
+
+    def require_editor(self, initiative):
+        if not perms.can_edit_initiative(membership=self.membership, initiative=initiative):
+            raise exceptions.PermissionDenied("Only the owner or an admin can change this.")
+
+
+class ProgramListView(mixins.ListModelMixin, OrgAPIView):
+    predicates = {"GET": perms.can_view_initiatives}
+    serializer_class = ProgramSerializer
+
+    def get_queryset(self):
+        from ..models import Program
+
+        return Program.objects.filter(organization=self.organization).select_related(
+            "portfolio")
+
+    def get(self, request, org_slug):
+        return self.list(request)
+
+
+@extend_schema(parameters=[
+    OpenApiParameter("stage", OpenApiTypes.STR, enum=Stage.values),
+    OpenApiParameter("program", OpenApiTypes.INT),
+    OpenApiParameter("owner", OpenApiTypes.INT),
+    OpenApiParameter("q", OpenApiTypes.STR, description="Search in code and title."),
+    OpenApiParameter("sort", OpenApiTypes.STR, enum=list(selectors.SORTS)),
+])
+class InitiativeListView(mixins.ListModelMixin, OrgAPIView):
+    predicates = {"GET": perms.can_view_initiatives, "POST": perms.can_create_initiative}
+    serializer_class = InitiativeSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+
+        def as_int(name):
+            value = params.get(name)
+            if value in (None, ""):
+                return None
+            if not value.isdigit():
+                raise exceptions.ValidationError({name: ["Give a whole number id."]})
+            return int(value)
+
+        stage = params.get("stage", "")
+        if stage and stage not in Stage.values:
+            raise exceptions.ValidationError({"stage": [f"Choose one of {Stage.values}."]})
+        return selectors.initiative_list(organization=self.organization, stage=stage,
+                                         program=as_int("program"), owner=as_int("owner"),
+                                         query=params.get("q", ""),
+                                         sort=params.get("sort", "code"))
+
+    def get(self, request, org_slug):
+        return self.list(request)
+
+    @extend_schema(request=InitiativeWriteSerializer, responses={201: InitiativeSerializer})
+    def post(self, request, org_slug):
+        data = InitiativeWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        initiative = services.initiative_create(membership=self.membership,
+                                                **data.validated_data)
+        initiative = selectors.initiative_get(organization=self.organization,
+                                              initiative_id=initiative.pk)
+        response = Response(InitiativeSerializer(initiative).data, status=status.HTTP_201_CREATED)
+        response["ETag"] = _etag(initiative)
+        return response
+
+
+class InitiativeDetailView(InitiativeScoped):
+    predicates = {"GET": perms.can_view_initiatives, "PATCH": perms.can_view_initiatives}
+    serializer_class = InitiativeSerializer
+
+    def get(self, request, org_slug, initiative_id):
+        initiative = self.get_initiative()
+        response = Response(InitiativeSerializer(initiative).data)
+        response["ETag"] = _etag(initiative)
+        return response
+
+    @extend_schema(
+        request=InitiativeWriteSerializer(partial=True), responses=InitiativeSerializer,
+        parameters=[OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                     required=True, description="The ETag from GET.")])
+    def patch(self, request, org_slug, initiative_id):
+        initiative = self.get_initiative()
+        self.require_editor(initiative)
+        if_match = request.headers.get("If-Match")
+        if not if_match:
+            return Response({"detail": "Send If-Match with the ETag you read, so that no "
+                                       "one's changes are overwritten."},
+                            status=status.HTTP_428_PRECONDITION_REQUIRED)
+        match = re.fullmatch(r'(?:W/)?"v(\d+)"', if_match.strip())
+        version = int(match.group(1)) if match else -1
+        data = InitiativeWriteSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = {k: v for k, v in data.validated_data.items() if k in request.data}
+        updated = services.initiative_update(membership=self.membership,
+                                             initiative_id=initiative.pk, version=version,
+                                             **changes)
+        updated = selectors.initiative_get(organization=self.organization,
+                                           initiative_id=updated.pk)
+        response = Response(InitiativeSerializer(updated).data)
+        response["ETag"] = _etag(updated)
+        return response
+
+
+class MilestoneListView(InitiativeScoped):
+    predicates = {"GET": perms.can_view_initiatives, "POST": perms.can_view_initiatives}
+    serializer_class = MilestoneSerializer
+
+    @extend_schema(responses=MilestoneSerializer(many=True))
+    def get(self, request, org_slug, initiative_id):
+        initiative = self.get_initiative()
+        return Response(MilestoneSerializer(initiative.milestones.all(), many=True).data)
+
+    @extend_schema(request=MilestoneWriteSerializer, responses={201: MilestoneSerializer})
+    def post(self, request, org_slug, initiative_id):
+        initiative = self.get_initiative()
+        self.require_editor(initiative)
+        data = MilestoneWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        milestone = services.milestone_create(membership=self.membership,
+                                              initiative_id=initiative.pk,
+                                              **data.validated_data)
+        return Response(MilestoneSerializer(milestone).data, status=status.HTTP_201_CREATED)
+
+
+class MilestoneDetailView(OrgAPIView):
+    predicates = {"PATCH": perms.can_view_initiatives, "DELETE": perms.can_view_initiatives}
+    serializer_class = MilestoneSerializer
+
+    def get_milestone(self):
+        milestone = Milestone.objects.filter(organization=self.organization,
+                                             pk=self.kwargs["milestone_id"]).select_related(
+            "initiative").first()
+        if milestone is None:
+            raise exceptions.NotFound()
+        if not perms.can_edit_initiative(membership=self.membership,
+                                         initiative=milestone.initiative):
+            raise exceptions.PermissionDenied("Only the owner or an admin can change this.")
+        return milestone
+
+    @extend_schema(request=MilestoneWriteSerializer(partial=True), responses=MilestoneSerializer)
+    def patch(self, request, org_slug, milestone_id):
+        milestone = self.get_milestone()
+        data = MilestoneWriteSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = {k: v for k, v in data.validated_data.items() if k in request.data}
+        milestone = services.milestone_update(membership=self.membership,
+                                              milestone_id=milestone.pk, **changes)
+        return Response(MilestoneSerializer(milestone).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org_slug, milestone_id):
+        milestone = self.get_milestone()
+        services.milestone_delete(membership=self.membership, milestone_id=milestone.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ImpactLineListView(InitiativeScoped):
+    predicates = {"GET": perms.can_view_initiatives, "POST": perms.can_view_initiatives}
+    serializer_class = ImpactLineSerializer
+
+    @extend_schema(responses=ImpactLineSerializer(many=True))
+    def get(self, request, org_slug, initiative_id):
+        initiative = self.get_initiative()
+        lines = initiative.impact_lines.prefetch_related("values")
+        return Response(ImpactLineSerializer(lines, many=True).data)
+
+    @extend_schema(request=ImpactLineWriteSerializer, responses={201: ImpactLineSerializer})
+    def post(self, request, org_slug, initiative_id):
+        initiative = self.get_initiative()
+        self.require_editor(initiative)
+        data = ImpactLineWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        line = services.impact_line_create(membership=self.membership,
+                                           initiative_id=initiative.pk, **data.validated_data)
+        return Response(ImpactLineSerializer(line).data, status=status.HTTP_201_CREATED)
+
+
+class LineValuesView(OrgAPIView):
+    predicates = {"PUT": perms.can_view_initiatives}
+    serializer_class = ImpactLineSerializer
+
+    @extend_schema(request=ValuesWriteSerializer, responses=ImpactLineSerializer)
+    def put(self, request, org_slug, line_id):
+        line = ImpactLine.objects.filter(organization=self.organization, pk=line_id).first()
+        if line is None:
+            raise exceptions.NotFound()
+        data = ValuesWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = {}
+        for key, amount in data.validated_data["values"].items():
+            match = MONTH_KEY.match(key)
+            month = None
+            if match and 1 <= int(match.group(2)) <= 12:
+                month = date(int(match.group(1)), int(match.group(2)), 1)
+            if month is None:
+                raise exceptions.ValidationError({f"values.{key}": ["Months look like 2026-03."]})
+            values[month] = amount
+        services.monthly_values_set(membership=self.membership, line_id=line.pk,
+                                    kind=data.validated_data["kind"], values=values)
+        line = ImpactLine.objects.prefetch_related("values").get(pk=line.pk)
+        return Response(ImpactLineSerializer(line).data)
+
+
+class StatusUpdateListView(InitiativeScoped):
+    predicates = {"GET": perms.can_view_initiatives, "POST": perms.can_view_initiatives}
+    serializer_class = StatusUpdateSerializer
+
+    @extend_schema(responses=StatusUpdateSerializer(many=True))
+    def get(self, request, org_slug, initiative_id):
+        initiative = self.get_initiative()
+        updates = initiative.status_updates.select_related("author")[:50]
+        return Response(StatusUpdateSerializer(updates, many=True).data)
+
+    @extend_schema(request=StatusUpdateWriteSerializer, responses={201: StatusUpdateSerializer})
+    def post(self, request, org_slug, initiative_id):
+        initiative = self.get_initiative()
+        self.require_editor(initiative)
+        data = StatusUpdateWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        update = services.status_update_create(membership=self.membership,
+                                               initiative_id=initiative.pk,
+                                               **data.validated_data)
+        return Response(StatusUpdateSerializer(update).data, status=status.HTTP_201_CREATED)

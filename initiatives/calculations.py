@@ -1,0 +1,509 @@
+"""Pure calculations for initiatives: RAG status, progress, money and fiscal calendars.
+
+No ORM, no database, no floats: money and ratios are ``decimal.Decimal``. Explanations
+are user-facing English and always state the inputs, the rule applied and the result,
+e.g. ``"forecast EUR 1.20 M is 75 % of plan EUR 1.60 M, below 85 % -> red"``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+)
+
+__all__ = [
+    "LineTotals",
+    "MilestoneFacts",
+    "Rag",
+    "RagColour",
+    "Thresholds",
+    "apply_staleness",
+    "combine_financial",
+    "financial_rag",
+    "fiscal_year",
+    "fiscal_year_label",
+    "fiscal_year_months",
+    "format_money",
+    "month_range",
+    "run_rate",
+    "schedule_rag",
+    "technical_progress",
+    "totals_by_fiscal_year",
+    "worst_colour",
+]
+
+# One fixed context for every division and rounding here, so results never depend on
+# the caller's thread-local decimal context. 50 digits is far beyond any money amount.
+_CTX = Context(prec=50, rounding=ROUND_HALF_EVEN)
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_HUNDRED = Decimal(100)
+_TWELVE = Decimal(12)
+
+
+# --------------------------------------------------------------------------- RAG basics
+
+
+class RagColour(enum.StrEnum):
+    """Status colour. GREY means "cannot be judged" (nothing to compare with)."""
+
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"
+    GREY = "grey"
+
+
+# Badness order for combining; GREY is not on the scale.
+_SEVERITY = {RagColour.GREEN: 0, RagColour.AMBER: 1, RagColour.RED: 2}
+
+
+@dataclass(frozen=True)
+class Rag:
+    """A colour and the sentence that explains it."""
+
+    colour: RagColour
+    explanation: str
+
+
+def worst_colour(colours: Iterable[RagColour]) -> RagColour:
+    """The worst of ``colours`` (red > amber > green); GREY only if nothing else is given."""
+    judged = [c for c in colours if c is not RagColour.GREY]
+    if not judged:
+        return RagColour.GREY
+    return max(judged, key=_SEVERITY.__getitem__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Thresholds:
+    """Ratio limits: green at or above ``green_at``, red below ``red_below``, amber between.
+
+    Requires ``0 < red_below <= green_at <= 1``.
+    """
+
+    green_at: Decimal = Decimal("0.95")
+    red_below: Decimal = Decimal("0.85")
+
+    def __post_init__(self) -> None:
+        _require_decimal("green_at", self.green_at)
+        _require_decimal("red_below", self.red_below)
+        if not (_ZERO < self.red_below <= self.green_at <= _ONE):
+            raise ValueError(
+                f"thresholds need 0 < red_below <= green_at <= 1, got red_below "
+                f"{self.red_below} and green_at {self.green_at}"
+            )
+
+
+def _require_decimal(name: str, value: object) -> None:
+    if not isinstance(value, Decimal):
+        raise TypeError(f"{name} must be a Decimal, not {type(value).__name__}")
+    if not value.is_finite():
+        raise ValueError(f"{name} must be a finite number, got {value}")
+
+
+# --------------------------------------------------------------------------- formatting
+
+# (unit value, suffix, decimal places), largest first.
+_MONEY_UNITS: tuple[tuple[Decimal, str, int], ...] = (
+    (Decimal(10) ** 9, "bn", 2),
+    (Decimal(10) ** 6, "M", 2),
+    (Decimal(10) ** 3, "k", 1),
+    (_ONE, "", 0),
+)
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """Compact money text: ``EUR 1.20 M``, ``EUR 45.0 k``, ``EUR 950``, ``-EUR 45.0 k``.
+
+    Units are k (1 decimal), M and bn (2 decimals); below 1,000 whole units. Rounds half
+    up; the unit is chosen after rounding, so 999,960 is ``EUR 1.00 M``, not ``1000.0 k``.
+    """
+    _require_decimal("amount", amount)
+    magnitude = abs(amount)
+    index = next(
+        (i for i, (unit, _, _) in enumerate(_MONEY_UNITS) if magnitude >= unit),
+        len(_MONEY_UNITS) - 1,
+    )
+    scaled = _scale(magnitude, index)
+    if index > 0 and scaled * _MONEY_UNITS[index][0] >= _MONEY_UNITS[index - 1][0]:
+        index -= 1  # rounding reached the next unit up (999.96 k -> 1.00 M)
+        scaled = _scale(magnitude, index)
+    suffix = _MONEY_UNITS[index][1]
+    number = f"{scaled:,f}" if suffix == "bn" else f"{scaled:f}"
+    sign = "-" if amount < 0 and scaled != 0 else ""
+    return f"{sign}{currency} {number} {suffix}" if suffix else f"{sign}{currency} {number}"
+
+
+def _scale(magnitude: Decimal, index: int) -> Decimal:
+    unit, _, places = _MONEY_UNITS[index]
+    return _CTX.divide(magnitude, unit).quantize(
+        Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=_CTX
+    )
+
+
+def _threshold_text(ratio: Decimal) -> str:
+    """A configured ratio as a percentage, with only the decimals it needs (95, 87.5)."""
+    return f"{(ratio * _HUNDRED).normalize(context=_CTX):f}"
+
+
+def _percent_text(ratio: Decimal, *, boundaries: Iterable[Decimal]) -> str:
+    """``ratio`` as a percentage that never lands on the wrong side of a boundary.
+
+    Whole percent when that is faithful (``75``); otherwise one decimal, rounded away
+    from the nearest boundary if needed (0.94996 -> ``94.9`` next to 95 %); more decimals
+    only when boundaries are closer together than that.
+    """
+    value = ratio * _HUNDRED
+    limits = [b * _HUNDRED for b in boundaries]
+
+    def side(x: Decimal, limit: Decimal) -> int:
+        return (x > limit) - (x < limit)
+
+    def faithful(shown: Decimal) -> bool:
+        return all(side(shown, limit) == side(value, limit) for limit in limits)
+
+    nearest = min(limits, key=lambda limit: abs(value - limit), default=value)
+    away = ROUND_FLOOR if value < nearest else ROUND_CEILING
+    for places in range(7):
+        step = Decimal(1).scaleb(-places)
+        modes = (ROUND_HALF_UP,) if places == 0 else (ROUND_HALF_UP, away)
+        for mode in modes:
+            shown = value.quantize(step, rounding=mode, context=_CTX)
+            if faithful(shown):
+                return f"{shown:f}"
+    return f"{value.normalize(context=_CTX):f}"
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+# --------------------------------------------------------------------------- money RAG
+
+
+def _rule(ratio: Decimal, thresholds: Thresholds) -> tuple[RagColour, str]:
+    """Colour of a ratio (higher is better) and the rule text that gave it."""
+    green = _threshold_text(thresholds.green_at)
+    red = _threshold_text(thresholds.red_below)
+    if ratio >= thresholds.green_at:
+        return RagColour.GREEN, f"at or above {green} %"
+    if ratio >= thresholds.red_below:
+        return RagColour.AMBER, f"between {red} % and {green} %"
+    return RagColour.RED, f"below {red} %"
+
+
+def financial_rag(
+    *,
+    planned: Decimal,
+    forecast: Decimal,
+    actual: Decimal | None = None,
+    is_cost: bool,
+    thresholds: Thresholds,
+    currency: str,
+) -> Rag:
+    """Money status of a benefit (more is better) or a cost (more than budget is worse).
+
+    Benefits: ratio = amount / planned. Costs: ratio = planned / amount, so an overrun
+    lowers it; spending at most the budget is green. The ratio is coloured with
+    ``thresholds``. With ``actual`` (compared with the same ``planned``) the worse of
+    forecast and actual sets the colour, and the explanation says which one it was.
+    A zero or negative plan gives GREY.
+    """
+    _require_decimal("planned", planned)
+    _require_decimal("forecast", forecast)
+    if actual is not None:
+        _require_decimal("actual", actual)
+
+    def money(x: Decimal) -> str:
+        return format_money(x, currency)
+
+    plan_word = "budget" if is_cost else "plan"
+    if planned == 0:
+        if forecast == 0 and (actual is None or actual == 0):
+            return Rag(RagColour.GREY, "nothing planned or forecast")
+        return Rag(RagColour.GREY, "no plan to compare with")
+    if planned < 0:
+        return Rag(
+            RagColour.GREY, f"{plan_word} {money(planned)} is negative, nothing to compare with"
+        )
+
+    # Pick the measure that drives the colour: the worse one, forecast on a tie.
+    label, amount, note = "forecast", forecast, ""
+    if actual is not None:
+        actual_worse = actual > forecast if is_cost else actual < forecast
+        if actual_worse:
+            label, amount, other_label, other = "actual", actual, "forecast", forecast
+        else:
+            other_label, other = "actual", actual
+        if actual == forecast:
+            note = " (actual the same)"
+        else:
+            cost_word = " cost" if is_cost else ""
+            note = f" (worse than {other_label}{cost_word} {money(other)})"
+
+    if not is_cost:
+        ratio = _CTX.divide(amount, planned)
+        colour, rule = _rule(ratio, thresholds)
+        shown = _percent_text(ratio, boundaries=(thresholds.red_below, thresholds.green_at))
+        return Rag(
+            colour,
+            f"{label} {money(amount)} is {shown} % of plan {money(planned)}{note}, "
+            f"{rule} -> {colour}",
+        )
+
+    share = _CTX.divide(amount, planned)  # cost as a share of budget, for display
+    shown_share = _percent_text(share, boundaries=(_ONE,))
+    head = f"{label} cost {money(amount)} is {shown_share} % of budget {money(planned)}{note}"
+    if amount <= planned:
+        return Rag(RagColour.GREEN, f"{head}, within budget -> {RagColour.GREEN}")
+    ratio = _CTX.divide(planned, amount)  # in (0, 1): how much of the cost the budget covers
+    colour, rule = _rule(ratio, thresholds)
+    covered = _percent_text(ratio, boundaries=(thresholds.red_below, thresholds.green_at, _ONE))
+    return Rag(colour, f"{head}, so the budget covers {covered} % of it, {rule} -> {colour}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineTotals:
+    """Totals of one impact line over the period being judged."""
+
+    planned: Decimal
+    forecast: Decimal
+    actual: Decimal | None = None
+    is_cost: bool
+
+
+def combine_financial(lines: Sequence[LineTotals], *, thresholds: Thresholds, currency: str) -> Rag:
+    """Money status of several lines: benefits summed and judged together, costs likewise.
+
+    The colour is the worse of the two (GREY only if both are GREY); the explanation is
+    ``"benefits: ...; costs: ..."`` for the groups that have lines. A group's actual is
+    used only when every line in it has one (otherwise missing actuals would look like
+    shortfalls).
+    """
+    parts: list[str] = []
+    colours: list[RagColour] = []
+    for is_cost, name in ((False, "benefits"), (True, "costs")):
+        group = [line for line in lines if line.is_cost is is_cost]
+        if not group:
+            continue
+        actuals = [line.actual for line in group]
+        actual = (
+            sum((a for a in actuals if a is not None), _ZERO)
+            if all(a is not None for a in actuals)
+            else None
+        )
+        rag = financial_rag(
+            planned=sum((line.planned for line in group), _ZERO),
+            forecast=sum((line.forecast for line in group), _ZERO),
+            actual=actual,
+            is_cost=is_cost,
+            thresholds=thresholds,
+            currency=currency,
+        )
+        colours.append(rag.colour)
+        parts.append(f"{name}: {rag.explanation}")
+    if not parts:
+        return Rag(RagColour.GREY, "no impact lines")
+    return Rag(worst_colour(colours), "; ".join(parts))
+
+
+# --------------------------------------------------------------------------- milestones
+
+
+@dataclass(frozen=True, kw_only=True)
+class MilestoneFacts:
+    """What the calculations need to know about one milestone."""
+
+    title: str
+    due_date: date
+    done_date: date | None
+    weight: int
+    waived: bool
+
+    def __post_init__(self) -> None:
+        if self.weight < 0:
+            raise ValueError(f"milestone weight must be 0 or more, got {self.weight}")
+
+    @property
+    def is_closed(self) -> bool:
+        """Done or waived."""
+        return self.done_date is not None or self.waived
+
+
+_PROGRESS_STEP = Decimal("0.1")
+_PROGRESS_BELOW_COMPLETE = Decimal("99.9")
+
+
+def technical_progress(milestones: Iterable[MilestoneFacts]) -> Decimal:
+    """Percent complete, 0.0 to 100.0: weight of done or waived milestones / total weight.
+
+    If all weights are zero, each milestone counts once. No milestones -> 0. Rounded
+    down to 0.1; 100.0 only when every milestone is done or waived (so a zero-weight open
+    milestone caps progress at 99.9).
+    """
+    items = tuple(milestones)
+    if not items:
+        return Decimal("0")
+    total = sum(m.weight for m in items)
+    if total == 0:
+        closed, total = sum(1 for m in items if m.is_closed), len(items)
+    else:
+        closed = sum(m.weight for m in items if m.is_closed)
+    percent = _CTX.divide(Decimal(closed) * _HUNDRED, Decimal(total)).quantize(
+        _PROGRESS_STEP, rounding=ROUND_DOWN, context=_CTX
+    )
+    if all(m.is_closed for m in items):
+        return Decimal("100.0")
+    return min(percent, _PROGRESS_BELOW_COMPLETE)
+
+
+def schedule_rag(
+    milestones: Iterable[MilestoneFacts],
+    *,
+    today: date,
+    amber_after_days: int = 0,
+    red_after_days: int = 30,
+) -> Rag:
+    """Delivery status from overdue milestones.
+
+    Overdue: not done, not waived and due before ``today`` (a milestone done late is done,
+    not overdue). The most overdue one decides: at most ``amber_after_days`` late -> green,
+    at most ``red_after_days`` -> amber, more -> red. No milestones -> GREY.
+    """
+    if not 0 <= amber_after_days <= red_after_days:
+        raise ValueError(
+            f"need 0 <= amber_after_days <= red_after_days, got {amber_after_days} "
+            f"and {red_after_days}"
+        )
+    items = tuple(milestones)
+    if not items:
+        return Rag(RagColour.GREY, "no milestones planned")
+    overdue = [m for m in items if not m.is_closed and m.due_date < today]
+    if not overdue:
+        return Rag(RagColour.GREEN, "no milestone overdue")
+    oldest = min(overdue, key=lambda m: m.due_date)  # first of equals, in given order
+    late = (today - oldest.due_date).days
+    if late > red_after_days:
+        colour, rule = RagColour.RED, f"more than {_days(red_after_days)}"
+    elif late > amber_after_days:
+        colour = RagColour.AMBER
+        rule = (
+            f"at most {_days(red_after_days)}"
+            if amber_after_days == 0
+            else f"more than {_days(amber_after_days)} and at most {_days(red_after_days)}"
+        )
+    else:
+        colour, rule = RagColour.GREEN, f"at most {_days(amber_after_days)}"
+    what = (
+        f"1 milestone overdue, '{oldest.title}'"
+        if len(overdue) == 1
+        else f"{len(overdue)} milestones overdue, the oldest '{oldest.title}'"
+    )
+    return Rag(
+        colour,
+        f"{what} by {_days(late)} (due {oldest.due_date.isoformat()}), {rule} -> {colour}",
+    )
+
+
+def apply_staleness(rag: Rag, *, stale: bool, last_update: date | None) -> Rag:
+    """A stale status never shows green: green becomes amber and says why.
+
+    Other colours, and anything not stale, are returned unchanged.
+    """
+    if not stale or rag.colour is not RagColour.GREEN:
+        return rag
+    reason = (
+        "no status update yet"
+        if last_update is None
+        else f"last update on {last_update.isoformat()} is overdue"
+    )
+    return Rag(RagColour.AMBER, f"{rag.explanation}; {reason}, so not green")
+
+
+# --------------------------------------------------------------------------- calendar
+
+
+def _month_index(d: date) -> int:
+    return d.year * 12 + d.month - 1
+
+
+def _month_from_index(index: int) -> date:
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_range(start: date, end: date) -> list[date]:
+    """First-of-month dates from ``start``'s month to ``end``'s month, both included.
+
+    ``end`` in an earlier month than ``start`` -> ``[]``.
+    """
+    return [_month_from_index(i) for i in range(_month_index(start), _month_index(end) + 1)]
+
+
+def _check_start_month(start_month: int) -> None:
+    if not 1 <= start_month <= 12:
+        raise ValueError(f"fiscal-year start month must be 1 to 12, got {start_month}")
+
+
+def fiscal_year(month: date, *, start_month: int) -> int:
+    """The fiscal year of ``month``, named after the calendar year it ends in.
+
+    ``start_month=1``: the calendar year. ``start_month=4``: April 2026 to March 2027 is 2027.
+    """
+    _check_start_month(start_month)
+    if start_month != 1 and month.month >= start_month:
+        return month.year + 1
+    return month.year
+
+
+def fiscal_year_months(fy: int, *, start_month: int) -> list[date]:
+    """The 12 first-of-month dates of fiscal year ``fy``, in order."""
+    _check_start_month(start_month)
+    first_year = fy if start_month == 1 else fy - 1
+    first = _month_index(date(first_year, start_month, 1))
+    return [_month_from_index(first + i) for i in range(12)]
+
+
+def fiscal_year_label(fy: int, *, start_month: int) -> str:
+    """``"FY2026"`` for calendar fiscal years, else ``"FY2025/26"`` for fiscal year 2026."""
+    _check_start_month(start_month)
+    if start_month == 1:
+        return f"FY{fy}"
+    return f"FY{fy - 1}/{fy % 100:02d}"
+
+
+# --------------------------------------------------------------------------- series
+
+
+def run_rate(monthly: Mapping[date, Decimal], *, as_of: date) -> Decimal:
+    """Annualised run-rate: the latest month's value up to ``as_of``'s month, times 12.
+
+    Months after ``as_of`` are ignored; no such month -> 0.
+    """
+    limit = _month_index(as_of)
+    eligible = [m for m in monthly if _month_index(m) <= limit]
+    if not eligible:
+        return Decimal("0")
+    value = monthly[max(eligible, key=_month_index)]
+    _require_decimal("monthly value", value)
+    return value * _TWELVE
+
+
+def totals_by_fiscal_year(
+    monthly: Mapping[date, Decimal], *, start_month: int
+) -> dict[int, Decimal]:
+    """Sum of the monthly values per fiscal year, ordered by year; empty years are absent."""
+    totals: dict[int, Decimal] = {}
+    for month, value in monthly.items():
+        _require_decimal("monthly value", value)
+        fy = fiscal_year(month, start_month=start_month)
+        totals[fy] = totals.get(fy, _ZERO) + value
+    return dict(sorted(totals.items()))

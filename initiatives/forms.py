@@ -1,0 +1,150 @@
+"""Page forms. Every choice field's queryset is scoped to the organisation, so an
+id of another organisation is simply not a valid choice."""
+
+from datetime import date
+
+from django import forms
+
+from cat4.tenancy.models import Organization, User
+
+from .models import (
+    BusinessUnit,
+    Confidence,
+    Function,
+    ImpactCategory,
+    Program,
+    Stage,
+    StrategicObjective,
+)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def members_of(organization: Organization):
+    return User.objects.filter(memberships__organization=organization).order_by("full_name")
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.full_name} ({obj.email})"
+
+
+class InitiativeForm(forms.Form):
+    code = forms.CharField(max_length=20, help_text="Unique in the organisation, e.g. NW-042.")
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    program = forms.ModelChoiceField(queryset=Program.objects.none())
+    owner = MemberChoiceField(queryset=User.objects.none())
+    sponsor = MemberChoiceField(queryset=User.objects.none(), required=False)
+    controller = MemberChoiceField(queryset=User.objects.none(), required=False)
+    business_unit = forms.ModelChoiceField(queryset=BusinessUnit.objects.none(), required=False)
+    function = forms.ModelChoiceField(queryset=Function.objects.none(), required=False)
+    objectives = forms.ModelMultipleChoiceField(queryset=StrategicObjective.objects.none(),
+                                                required=False,
+                                                widget=forms.CheckboxSelectMultiple)
+    start_date = forms.DateField(widget=DateInput())
+    target_date = forms.DateField(widget=DateInput(),
+                                  help_text="The end of the value horizon.")
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        members = members_of(organization)
+        self.fields["program"].queryset = Program.objects.filter(organization=organization)
+        for name in ("owner", "sponsor", "controller"):
+            self.fields[name].queryset = members
+        self.fields["business_unit"].queryset = BusinessUnit.objects.filter(
+            organization=organization)
+        self.fields["function"].queryset = Function.objects.filter(organization=organization)
+        self.fields["objectives"].queryset = StrategicObjective.objects.filter(
+            organization=organization)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, target = cleaned.get("start_date"), cleaned.get("target_date")
+        if start and target and target < start:
+            self.add_error("target_date", "The target date must not be before the start date.")
+        return cleaned
+
+
+class MilestoneForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    due_date = forms.DateField(widget=DateInput())
+    weight = forms.IntegerField(min_value=0, max_value=100, initial=1,
+                                help_text="Its share of the work, for % complete.")
+    done_date = forms.DateField(widget=DateInput(), required=False)
+    waived = forms.BooleanField(required=False)
+    waiver_reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ImpactLineForm(forms.Form):
+    category = forms.ChoiceField(choices=ImpactCategory.choices)
+    description = forms.CharField(max_length=200)
+    recurring = forms.BooleanField(required=False, initial=True)
+    ebit_relevant = forms.BooleanField(required=False, initial=True, label="EBIT-relevant")
+
+
+class StatusUpdateForm(forms.Form):
+    narrative = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}),
+                                help_text="What happened, what is next, what you need.")
+    confidence = forms.ChoiceField(choices=Confidence.choices,
+                                   help_text="How sure are you of the plan's dates and value?")
+    rag_override = forms.ChoiceField(
+        required=False, label="Override the calculated status",
+        choices=[("", "No override"), ("green", "Green"), ("amber", "Amber"), ("red", "Red")])
+    override_reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                                      label="Reason for the override")
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class GateSubmitForm(forms.Form):
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text="What the approvers should know.")
+    confirmed = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
+                                          label="Checklist")
+
+    def __init__(self, *args, checklist=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["confirmed"].choices = [(str(c.criterion_id), c.label) for c in checklist]
+        if not checklist:
+            del self.fields["confirmed"]
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approved", "Approve"), ("rejected", "Reject")])
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                              help_text="Required when you reject.")
+
+
+class InitiativeFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    stage = forms.ChoiceField(required=False, choices=[("", "All stages"), *Stage.choices])
+    program = forms.ModelChoiceField(queryset=Program.objects.none(), required=False,
+                                     empty_label="All programs")
+    owner = MemberChoiceField(queryset=User.objects.none(), required=False,
+                              empty_label="All owners")
+    sort = forms.ChoiceField(required=False, choices=[
+        ("code", "Code"), ("title", "Title"), ("stage", "Stage"), ("target", "Target date"),
+        ("-target", "Target date, latest first"), ("owner", "Owner")])
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = Program.objects.filter(organization=organization)
+        self.fields["owner"].queryset = members_of(organization)
+
+
+def parse_month_key(key: str) -> date | None:
+    """"2026-03" -> date(2026, 3, 1); anything else -> None."""
+    try:
+        year, month = key.split("-")
+        return date(int(year), int(month), 1)
+    except (ValueError, TypeError):
+        return None

@@ -1,0 +1,167 @@
+"""Reads of initiatives, scoped to an organisation, with a fixed number of queries."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet, Sum
+from django.utils import timezone
+
+from cat4.tenancy.models import Organization
+
+from . import calculations as calc
+from .models import (
+    ImpactLine,
+    Initiative,
+    Milestone,
+    MonthlyValue,
+    Stage,
+    StatusUpdate,
+    ValueKind,
+    ValueSettings,
+)
+
+SORTS = {
+    "code": "code", "-code": "-code", "title": "title", "-title": "-title",
+    "stage": "stage", "-stage": "-stage", "target": "target_date", "-target": "-target_date",
+    "owner": "owner__full_name", "-owner": "-owner__full_name",
+}
+
+
+def initiative_list(*, organization: Organization, stage: str = "", program=None,
+                    owner=None, query: str = "", sort: str = "code") -> QuerySet[Initiative]:
+    qs = (Initiative.objects.filter(organization=organization)
+          .select_related("program", "owner", "sponsor", "business_unit"))
+    if stage:
+        qs = qs.filter(stage=stage)
+    if program:
+        qs = qs.filter(program_id=program)
+    if owner:
+        qs = qs.filter(owner_id=owner)
+    if query:
+        from django.db.models import Q
+
+        qs = qs.filter(Q(code__icontains=query) | Q(title__icontains=query))
+    return qs.order_by(SORTS.get(sort, "code"), "id")
+
+
+def value_totals(*, initiative_ids) -> dict[int, dict[str, Decimal]]:
+    """{initiative_id: {kind: total}} for benefit lines, in one aggregate query."""
+    totals: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    rows = (MonthlyValue.objects.filter(line__initiative_id__in=initiative_ids)
+            .exclude(line__category="one_time_cost")
+            .values("line__initiative_id", "kind").annotate(total=Sum("amount")))
+    for row in rows:
+        totals[row["line__initiative_id"]][row["kind"]] = row["total"]
+    return totals
+
+
+def initiative_get(*, organization: Organization, initiative_id) -> Initiative | None:
+    return (Initiative.objects.filter(organization=organization, pk=initiative_id)
+            .select_related("program__portfolio", "owner", "sponsor", "controller",
+                            "business_unit", "function", "value_validated_by")
+            .prefetch_related("objectives").first())
+
+
+def thresholds_for(organization: Organization) -> calc.Thresholds:
+    settings = ValueSettings.objects.filter(organization=organization).first()
+    if settings is None:
+        return calc.Thresholds()
+    return calc.Thresholds(green_at=settings.green_at, red_below=settings.red_below)
+
+
+@dataclass
+class LineGrid:
+    line: ImpactLine
+    cells: dict[tuple[date, str], Decimal]
+    totals: dict[str, Decimal]
+
+
+@dataclass
+class InitiativeStatus:
+    progress: Decimal
+    schedule: calc.Rag
+    financial: calc.Rag
+    latest_update: StatusUpdate | None
+
+
+def value_grid(*, initiative: Initiative) -> tuple[list[date], list[LineGrid]]:
+    months = calc.month_range(initiative.start_date, initiative.target_date)
+    lines = list(initiative.impact_lines.prefetch_related(
+        Prefetch("values", queryset=MonthlyValue.objects.order_by("month"))))
+    grids = []
+    for line in lines:
+        cells = {(v.month, v.kind): v.amount for v in line.values.all()}
+        totals = {kind: sum((a for (_m, k), a in cells.items() if k == kind), Decimal("0"))
+                  for kind in ValueKind.values}
+        grids.append(LineGrid(line, cells, totals))
+    return months, grids
+
+
+def initiative_status(*, initiative: Initiative, grids: list[LineGrid],
+                      today: date | None = None) -> InitiativeStatus:
+    today = today or timezone.localdate()
+    milestones = [calc.MilestoneFacts(title=m.title, due_date=m.due_date,
+                                      done_date=m.done_date, weight=m.weight, waived=m.waived)
+                  for m in initiative.milestones.all()]
+    has_forecast = any(k == ValueKind.FORECAST for g in grids for (_m, k) in g.cells)
+    if not grids:
+        financial = calc.Rag(calc.RagColour.GREY, "no impact lines yet")
+    elif not has_forecast:
+        financial = calc.Rag(calc.RagColour.GREY,
+                             "no forecast yet: forecasts are entered from the Decided gate on")
+    else:
+        lines = [calc.LineTotals(planned=g.totals[ValueKind.PLANNED],
+                                 forecast=g.totals[ValueKind.FORECAST],
+                                 actual=g.totals[ValueKind.ACTUAL] or None,
+                                 is_cost=g.line.is_cost) for g in grids]
+        financial = calc.combine_financial(
+            lines, thresholds=thresholds_for(initiative.organization),
+            currency=initiative.organization.base_currency)
+    return InitiativeStatus(
+        progress=calc.technical_progress(milestones),
+        schedule=calc.schedule_rag(milestones, today=today),
+        financial=financial,
+        latest_update=initiative.status_updates.select_related("author").first(),
+    )
+
+
+def milestones_of(*, initiative: Initiative) -> QuerySet[Milestone]:
+    return initiative.milestones.all()
+
+
+@dataclass
+class HistoryEntry:
+    at: object
+    what: str
+    label: str
+    changes: dict
+    actor: str
+
+
+def history_of(*, initiative: Initiative, limit: int = 60) -> list[HistoryEntry]:
+    """The initiative's audit trail from the pghistory event tables: changes to it and
+    to its milestones, lines and values, newest first, with who made them."""
+    import pghistory.models
+
+    from cat4.tenancy.models import User
+
+    lines = list(initiative.impact_lines.all())
+    events = list(pghistory.models.Events.objects.references(initiative, *lines)
+                  .order_by("-pgh_created_at")[:limit])
+    user_ids = {(e.pgh_context or {}).get("user") for e in events} - {None}
+    names = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "full_name"))
+    entries = []
+    for event in events:
+        model = event.pgh_model.split(".")[-1].removesuffix("Event")
+        changes = {k: v for k, v in (event.pgh_diff or {}).items()
+                   if k not in {"updated_at", "version"}}
+        entries.append(HistoryEntry(
+            at=event.pgh_created_at, what=model, label=event.pgh_label, changes=changes,
+            actor=names.get((event.pgh_context or {}).get("user"), "system")))
+    return entries
+
+
+STAGE_COLUMNS = [Stage.IDENTIFIED, Stage.DETAILED, Stage.DECIDED, Stage.IMPLEMENTED,
+                 Stage.CLOSED, Stage.ON_HOLD, Stage.CANCELLED]

@@ -1,0 +1,401 @@
+"""Every write to initiatives and what hangs off them.
+
+Each service takes the acting ``membership``, checks permission, validates
+every id against the organisation, runs in one transaction, and raises
+ApplicationError (with the field it concerns) when a rule refuses. History is
+recorded by the pghistory triggers; stage changes live in governance.
+"""
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from cat4.common.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
+from cat4.tenancy.models import Membership, Organization, User
+from cat4.tenancy.scoping import acting_in_org
+
+from . import permissions
+from .calculations import month_range
+from .models import (
+    BusinessUnit,
+    Confidence,
+    Function,
+    ImpactCategory,
+    ImpactLine,
+    Initiative,
+    InitiativeObjective,
+    Milestone,
+    MonthlyValue,
+    Program,
+    StatusUpdate,
+    StrategicObjective,
+    ValueKind,
+    ValueSettings,
+)
+
+MAX_AMOUNT = Decimal("99999999999999.99")
+
+
+class StaleVersionError(ApplicationError):
+    """Someone else saved the initiative since this form or request read it."""
+
+    status_code = 412
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise PermissionDeniedError(message)
+
+
+def _member(organization: Organization, user_or_id, *, field: str, required: bool) -> User | None:
+    """Resolve a person named in a field; they must be a member of the organisation."""
+    if user_or_id in (None, ""):
+        if required:
+            raise ApplicationError("Choose a person.", field=field)
+        return None
+    user_id = user_or_id.pk if isinstance(user_or_id, User) else user_or_id
+    membership = (Membership.objects.filter(organization=organization, user_id=user_id)
+                  .select_related("user").first())
+    if membership is None:
+        raise ApplicationError("Choose a member of this organisation.", field=field)
+    return membership.user
+
+
+def _in_org(model, organization: Organization, obj_or_id, *, field: str, required: bool):
+    if obj_or_id in (None, ""):
+        if required:
+            raise ApplicationError("This field is required.", field=field)
+        return None
+    pk = obj_or_id.pk if hasattr(obj_or_id, "pk") else obj_or_id
+    obj = model.objects.filter(organization=organization, pk=pk).first()
+    if obj is None:
+        raise ApplicationError(f"Choose a {model._meta.verbose_name} of this organisation.",
+                               field=field)
+    return obj
+
+
+def _locked_initiative(organization: Organization, initiative_id) -> Initiative:
+    initiative = (Initiative.objects.select_for_update(of=("self",))
+                  .filter(organization=organization, pk=initiative_id).first())
+    if initiative is None:
+        raise NotFoundError("No such initiative.")
+    return initiative
+
+
+def value_settings_for(organization: Organization) -> ValueSettings:
+    settings, _ = ValueSettings.objects.get_or_create(organization=organization)
+    return settings
+
+
+# --- Initiatives -------------------------------------------------------------
+
+FIELDS = ("code", "title", "description", "program", "owner", "sponsor", "controller",
+          "business_unit", "function", "start_date", "target_date")
+
+
+def _clean_initiative_fields(org: Organization, values: dict) -> dict:
+    cleaned = {}
+    if "code" in values:
+        code = (values["code"] or "").strip()
+        if not code:
+            raise ApplicationError("Give the initiative a code, e.g. NW-042.", field="code")
+        cleaned["code"] = code
+    if "title" in values:
+        title = (values["title"] or "").strip()
+        if not title:
+            raise ApplicationError("Give the initiative a title.", field="title")
+        cleaned["title"] = title
+    if "description" in values:
+        cleaned["description"] = values["description"] or ""
+    if "program" in values:
+        cleaned["program"] = _in_org(Program, org, values["program"], field="program",
+                                     required=True)
+    for field, required in (("owner", True), ("sponsor", False), ("controller", False)):
+        if field in values:
+            cleaned[field] = _member(org, values[field], field=field, required=required)
+    if "business_unit" in values:
+        cleaned["business_unit"] = _in_org(BusinessUnit, org, values["business_unit"],
+                                           field="business_unit", required=False)
+    if "function" in values:
+        cleaned["function"] = _in_org(Function, org, values["function"], field="function",
+                                      required=False)
+    for field in ("start_date", "target_date"):
+        if field in values:
+            if not isinstance(values[field], date):
+                raise ApplicationError("Enter a date.", field=field)
+            cleaned[field] = values[field]
+    return cleaned
+
+
+def _check_dates(initiative: Initiative) -> None:
+    if initiative.target_date < initiative.start_date:
+        raise ApplicationError("The target date must not be before the start date.",
+                               field="target_date")
+
+
+def _set_objectives(initiative: Initiative, objectives) -> None:
+    org = initiative.organization
+    wanted = [_in_org(StrategicObjective, org, o, field="objectives", required=True)
+              for o in objectives]
+    InitiativeObjective.objects.filter(initiative=initiative).exclude(
+        objective__in=wanted).delete()
+    for objective in wanted:
+        InitiativeObjective.objects.get_or_create(organization=org, initiative=initiative,
+                                                  objective=objective)
+
+
+def _save_unique_code(initiative: Initiative) -> None:
+    try:
+        with transaction.atomic():
+            initiative.save()
+    except IntegrityError as exc:
+        if "initiatives_initiative_unique_code" in str(exc):
+            raise ApplicationError(f"The code {initiative.code} is already used in this "
+                                   "organisation.", field="code") from exc
+        raise
+
+
+@acting_in_org
+@transaction.atomic
+def initiative_create(*, membership: Membership, code: str, title: str, program,
+                      owner, start_date: date, target_date: date, description: str = "",
+                      sponsor=None, controller=None, business_unit=None, function=None,
+                      objectives=()) -> Initiative:
+    _require(permissions.can_create_initiative(membership=membership),
+             "Only admins and owners create initiatives.")
+    org = membership.organization
+    values = _clean_initiative_fields(org, {
+        "code": code, "title": title, "description": description, "program": program,
+        "owner": owner, "sponsor": sponsor, "controller": controller,
+        "business_unit": business_unit, "function": function, "start_date": start_date,
+        "target_date": target_date})
+    if membership.role != "admin" and values["owner"].pk != membership.user_id:
+        raise ApplicationError("Owners create initiatives that they own themselves.",
+                               field="owner")
+    initiative = Initiative(organization=org, **values)
+    _check_dates(initiative)
+    _save_unique_code(initiative)
+    _set_objectives(initiative, objectives)
+    return initiative
+
+
+@acting_in_org
+@transaction.atomic
+def initiative_update(*, membership: Membership, initiative_id, version: int,
+                      objectives=None, **changes) -> Initiative:
+    """Change an initiative's details. ``version`` is the one the editor read:
+    if someone saved in between, nothing is written and StaleVersionError says so."""
+    unknown = set(changes) - set(FIELDS)
+    if unknown:
+        raise ApplicationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    org = membership.organization
+    initiative = _locked_initiative(org, initiative_id)
+    _require(permissions.can_edit_initiative(membership=membership, initiative=initiative),
+             "Only the owner or an admin can edit this initiative.")
+    if version != initiative.version:
+        raise StaleVersionError(
+            "Someone else changed this initiative since you opened it. Your changes are not "
+            "saved yet: review the current values and save again.")
+    values = _clean_initiative_fields(org, changes)
+    if ("owner" in values and membership.role != "admin"
+            and values["owner"].pk != initiative.owner_id):
+        raise ApplicationError("Only an admin can hand an initiative to another owner.",
+                               field="owner")
+    for field, value in values.items():
+        setattr(initiative, field, value)
+    _check_dates(initiative)
+    initiative.version = F("version") + 1
+    _save_unique_code(initiative)
+    if objectives is not None:
+        _set_objectives(initiative, objectives)
+    initiative.refresh_from_db()
+    return initiative
+
+
+# --- Milestones --------------------------------------------------------------
+
+
+def _editable_initiative(membership: Membership, initiative_id) -> Initiative:
+    initiative = _locked_initiative(membership.organization, initiative_id)
+    _require(permissions.can_edit_initiative(membership=membership, initiative=initiative),
+             "Only the owner or an admin can change this initiative.")
+    return initiative
+
+
+def _clean_milestone(*, title, due_date, done_date, weight, waived, waiver_reason) -> dict:
+    title = (title or "").strip()
+    if not title:
+        raise ApplicationError("Give the milestone a title.", field="title")
+    if not isinstance(due_date, date):
+        raise ApplicationError("Enter a due date.", field="due_date")
+    if done_date is not None and not isinstance(done_date, date):
+        raise ApplicationError("Enter a date.", field="done_date")
+    if not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= 100:
+        raise ApplicationError("The weight is a whole number from 0 to 100.", field="weight")
+    waiver_reason = (waiver_reason or "").strip()
+    if waived and not waiver_reason:
+        raise ApplicationError("Say why the milestone is waived.", field="waiver_reason")
+    return {"title": title, "due_date": due_date, "done_date": done_date, "weight": weight,
+            "waived": bool(waived), "waiver_reason": waiver_reason if waived else ""}
+
+
+@acting_in_org
+@transaction.atomic
+def milestone_create(*, membership: Membership, initiative_id, title: str, due_date: date,
+                     weight: int = 1, done_date: date | None = None, waived: bool = False,
+                     waiver_reason: str = "") -> Milestone:
+    initiative = _editable_initiative(membership, initiative_id)
+    values = _clean_milestone(title=title, due_date=due_date, done_date=done_date,
+                              weight=weight, waived=waived, waiver_reason=waiver_reason)
+    return Milestone.objects.create(organization=initiative.organization,
+                                    initiative=initiative, **values)
+
+
+@acting_in_org
+@transaction.atomic
+def milestone_update(*, membership: Membership, milestone_id, **changes) -> Milestone:
+    milestone = (Milestone.objects.filter(organization=membership.organization,
+                                          pk=milestone_id).first())
+    if milestone is None:
+        raise NotFoundError("No such milestone.")
+    _editable_initiative(membership, milestone.initiative_id)
+    current = {f: getattr(milestone, f) for f in
+               ("title", "due_date", "done_date", "weight", "waived", "waiver_reason")}
+    unknown = set(changes) - set(current)
+    if unknown:
+        raise ApplicationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    values = _clean_milestone(**{**current, **changes})
+    for field, value in values.items():
+        setattr(milestone, field, value)
+    milestone.save()
+    return milestone
+
+
+@acting_in_org
+@transaction.atomic
+def milestone_delete(*, membership: Membership, milestone_id) -> None:
+    milestone = (Milestone.objects.filter(organization=membership.organization,
+                                          pk=milestone_id).first())
+    if milestone is None:
+        raise NotFoundError("No such milestone.")
+    _editable_initiative(membership, milestone.initiative_id)
+    milestone.delete()
+
+
+# --- Impact lines and monthly values ---------------------------------------------
+
+
+@acting_in_org
+@transaction.atomic
+def impact_line_create(*, membership: Membership, initiative_id, category: str,
+                       description: str, recurring: bool = True,
+                       ebit_relevant: bool = True) -> ImpactLine:
+    initiative = _editable_initiative(membership, initiative_id)
+    if category not in ImpactCategory.values:
+        raise ApplicationError("Choose a category.", field="category")
+    description = (description or "").strip()
+    if not description:
+        raise ApplicationError("Describe the line, e.g. “Freight rate renegotiation”.",
+                               field="description")
+    return ImpactLine.objects.create(
+        organization=initiative.organization, initiative=initiative, category=category,
+        description=description, recurring=bool(recurring), ebit_relevant=bool(ebit_relevant))
+
+
+def _parse_amount(raw, month: date) -> Decimal | None:
+    field = f"values.{month:%Y-%m}"
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        return None
+    if isinstance(raw, float):
+        raise ApplicationError("Send amounts as decimal strings, not floats.", field=field)
+    try:
+        amount = Decimal(str(raw).strip().replace(",", ""))
+    except InvalidOperation as exc:
+        raise ApplicationError(f"“{raw}” is not an amount.", field=field) from exc
+    if not amount.is_finite():
+        raise ApplicationError(f"“{raw}” is not an amount.", field=field)
+    if amount < 0:
+        raise ApplicationError("Amounts cannot be negative.", field=field)
+    if amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
+        raise ApplicationError("Use at most 14 digits and 2 decimal places.", field=field)
+    return amount
+
+
+@acting_in_org
+@transaction.atomic
+def monthly_values_set(*, membership: Membership, line_id, kind: str,
+                       values: Mapping[date, object]) -> list[MonthlyValue]:
+    """Set (or clear, with None / "") the ``kind`` amounts of a line for some months.
+
+    All or nothing: one bad cell refuses the whole change, naming the cell.
+    """
+    org = membership.organization
+    line = ImpactLine.objects.filter(organization=org, pk=line_id).first()
+    if line is None:
+        raise NotFoundError("No such impact line.")
+    initiative = _locked_initiative(org, line.initiative_id)
+    if kind not in ValueKind.values:
+        raise ApplicationError("Choose planned, forecast or actual.", field="kind")
+    settings = value_settings_for(org)
+    _require(permissions.can_edit_values(membership=membership, initiative=initiative,
+                                         kind=kind, actuals_entry=settings.actuals_entry),
+             "Your role does not allow entering these values.")
+    editable, why = permissions.value_kind_editable(initiative=initiative, kind=kind)
+    if not editable:
+        raise ApplicationError(why, field="kind", status_code=409)
+    horizon = set(month_range(initiative.start_date, initiative.target_date))
+    parsed: dict[date, Decimal | None] = {}
+    for month, raw in values.items():
+        if not isinstance(month, date) or month.day != 1:
+            raise ApplicationError("Months are given as the first day of the month.",
+                                   field="values")
+        if month not in horizon:
+            raise ApplicationError(
+                f"{month:%b %Y} is outside the initiative's range "
+                f"({initiative.start_date:%b %Y} to {initiative.target_date:%b %Y}).",
+                field=f"values.{month:%Y-%m}")
+        parsed[month] = _parse_amount(raw, month)
+
+    cleared = [m for m, a in parsed.items() if a is None]
+    MonthlyValue.objects.filter(line=line, kind=kind, month__in=cleared).delete()
+    written = []
+    for month, amount in sorted((m, a) for m, a in parsed.items() if a is not None):
+        value, _ = MonthlyValue.objects.update_or_create(
+            organization=org, line=line, kind=kind, month=month,
+            defaults={"amount": amount})
+        written.append(value)
+    if kind == ValueKind.ACTUAL and initiative.value_validated_at is not None:
+        # New actuals void an earlier validation: the controller validates again.
+        Initiative.objects.filter(pk=initiative.pk).update(value_validated_at=None,
+                                                           value_validated_by=None)
+    return written
+
+
+# --- Status updates ------------------------------------------------------------------
+
+
+@acting_in_org
+@transaction.atomic
+def status_update_create(*, membership: Membership, initiative_id, narrative: str,
+                         confidence: str, rag_override: str = "",
+                         override_reason: str = "") -> StatusUpdate:
+    initiative = _editable_initiative(membership, initiative_id)
+    narrative = (narrative or "").strip()
+    if not narrative:
+        raise ApplicationError("Write what happened since the last update.", field="narrative")
+    if confidence not in Confidence.values:
+        raise ApplicationError("Choose a confidence level.", field="confidence")
+    if rag_override not in {"", "green", "amber", "red"}:
+        raise ApplicationError("Choose green, amber or red, or no override.",
+                               field="rag_override")
+    override_reason = (override_reason or "").strip()
+    if rag_override and not override_reason:
+        raise ApplicationError("Say why you override the calculated status.",
+                               field="override_reason")
+    return StatusUpdate.objects.create(
+        organization=initiative.organization, initiative=initiative, author=membership.user,
+        narrative=narrative, confidence=confidence, rag_override=rag_override,
+        override_reason=override_reason if rag_override else "")

@@ -1,0 +1,315 @@
+"""Initiative pages: list, detail, create and edit, milestones, impact lines,
+the values grid and status updates. Views parse input, call a selector or a
+service, and render; rules live in services and permissions."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cat4.common.exceptions import ApplicationError, PermissionDeniedError
+from cat4.common.htmx import add_form_error
+from cat4.tenancy.decorators import org_view
+
+from . import permissions, selectors, services
+from .forms import (
+    ImpactLineForm,
+    InitiativeFilterForm,
+    InitiativeForm,
+    MilestoneForm,
+    StatusUpdateForm,
+    parse_month_key,
+)
+from .models import ImpactLine, Milestone, ValueKind
+
+PAGE_SIZE = 25
+
+
+def _initiative_or_404(request, initiative_id):
+    initiative = selectors.initiative_get(organization=request.organization,
+                                          initiative_id=initiative_id)
+    if initiative is None:
+        raise Http404("No such initiative.")
+    return initiative
+
+
+def _require(allowed: bool):
+    if not allowed:
+        raise PermissionDeniedError("Your role does not allow this.")
+
+
+@org_view(permissions.can_view_initiatives)
+def initiative_list(request, org_slug):
+    org = request.organization
+    form = InitiativeFilterForm(request.GET or None, organization=org)
+    filters = form.cleaned_data if form.is_valid() else {}
+    qs = selectors.initiative_list(
+        organization=org, stage=filters.get("stage") or "",
+        program=filters.get("program").pk if filters.get("program") else None,
+        owner=filters.get("owner").pk if filters.get("owner") else None,
+        query=filters.get("q") or "", sort=filters.get("sort") or "code")
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    totals = selectors.value_totals(initiative_ids=[i.pk for i in page.object_list])
+    rows = [(i, totals.get(i.pk, {})) for i in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "rows": rows, "query": query.urlencode(),
+               "can_create": permissions.can_create_initiative(membership=request.membership)}
+    template = ("initiatives/list.html#results" if request.htmx and not request.htmx.boosted
+                else "initiatives/list.html")
+    return render(request, template, context)
+
+
+@org_view(permissions.can_view_initiatives)
+def initiative_detail(request, org_slug, initiative_id):
+    from governance import selectors as governance_selectors
+
+    initiative = _initiative_or_404(request, initiative_id)
+    months, grids = selectors.value_grid(initiative=initiative)
+    membership = request.membership
+    return render(request, "initiatives/detail.html", {
+        "initiative": initiative,
+        "months": months,
+        "grids": grids,
+        "kinds": ValueKind.choices,
+        "status": selectors.initiative_status(initiative=initiative, grids=grids),
+        "milestones": selectors.milestones_of(initiative=initiative),
+        "updates": initiative.status_updates.select_related("author")[:5],
+        "history": selectors.history_of(initiative=initiative),
+        "gate": governance_selectors.gate_panel(initiative=initiative, membership=membership),
+        "can_edit": permissions.can_edit_initiative(membership=membership,
+                                                    initiative=initiative),
+        "can_hold": permissions.can_hold_or_cancel(membership=membership,
+                                                   initiative=initiative),
+        "can_validate": permissions.can_validate_value(membership=membership,
+                                                       initiative=initiative),
+        "editable_kinds": [
+            kind for kind, _label in ValueKind.choices
+            if permissions.value_kind_editable(initiative=initiative, kind=kind)[0]
+            and permissions.can_edit_values(
+                membership=membership, initiative=initiative, kind=kind,
+                actuals_entry=services.value_settings_for(request.organization).actuals_entry)],
+    })
+
+
+def _initiative_values(form: InitiativeForm) -> dict:
+    data = dict(form.cleaned_data)
+    data.pop("version", None)
+    data["objectives"] = list(data.get("objectives") or [])
+    return data
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(permissions.can_create_initiative)
+def initiative_create(request, org_slug):
+    org = request.organization
+    form = InitiativeForm(request.POST or None, organization=org,
+                          initial={"owner": request.user.pk})
+    if request.method == "POST" and form.is_valid():
+        try:
+            initiative = services.initiative_create(membership=request.membership,
+                                                    **_initiative_values(form))
+        except ApplicationError as exc:
+            add_form_error(form, exc)
+        else:
+            messages.success(request, f"{initiative.code} created.")
+            return redirect("initiative_detail", org_slug=org_slug,
+                            initiative_id=initiative.pk)
+    return render(request, "initiatives/form.html", {"form": form, "initiative": None},
+                  status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(permissions.can_view_initiatives)
+def initiative_edit(request, org_slug, initiative_id):
+    initiative = _initiative_or_404(request, initiative_id)
+    _require(permissions.can_edit_initiative(membership=request.membership,
+                                             initiative=initiative))
+    initial = {f: getattr(initiative, f) for f in services.FIELDS}
+    initial.update(version=initiative.version, objectives=list(initiative.objectives.all()))
+    form = InitiativeForm(request.POST or None, organization=request.organization,
+                          initial=initial)
+    stale = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.initiative_update(membership=request.membership,
+                                       initiative_id=initiative.pk,
+                                       version=form.cleaned_data.get("version") or 0,
+                                       **_initiative_values(form))
+        except services.StaleVersionError as exc:
+            # Keep the user's input; show what changed meanwhile and let them save again.
+            stale = True
+            form.add_error(None, exc.message)
+            initiative = _initiative_or_404(request, initiative_id)
+            form.data = form.data.copy()
+            form.data["version"] = initiative.version
+        except ApplicationError as exc:
+            add_form_error(form, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
+    return render(request, "initiatives/form.html",
+                  {"form": form, "initiative": initiative, "stale": stale},
+                  status=409 if stale else (400 if form.errors else 200))
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(permissions.can_view_initiatives)
+def milestone_add(request, org_slug, initiative_id):
+    initiative = _initiative_or_404(request, initiative_id)
+    _require(permissions.can_edit_initiative(membership=request.membership,
+                                             initiative=initiative))
+    form = MilestoneForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.milestone_create(membership=request.membership,
+                                      initiative_id=initiative.pk, **form.cleaned_data)
+        except ApplicationError as exc:
+            add_form_error(form, exc)
+        else:
+            messages.success(request, "Milestone added.")
+            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
+    return render(request, "initiatives/simple_form.html", {
+        "form": form, "initiative": initiative, "title": "Add a milestone",
+        "submit": "Add milestone"}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(permissions.can_view_initiatives)
+def milestone_edit(request, org_slug, milestone_id):
+    milestone = Milestone.objects.filter(organization=request.organization,
+                                         pk=milestone_id).select_related("initiative").first()
+    if milestone is None:
+        raise Http404("No such milestone.")
+    initiative = milestone.initiative
+    _require(permissions.can_edit_initiative(membership=request.membership,
+                                             initiative=initiative))
+    initial = {f: getattr(milestone, f) for f in MilestoneForm.base_fields}
+    form = MilestoneForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.milestone_update(membership=request.membership, milestone_id=milestone.pk,
+                                      **form.cleaned_data)
+        except ApplicationError as exc:
+            add_form_error(form, exc)
+        else:
+            messages.success(request, "Milestone saved.")
+            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
+    return render(request, "initiatives/simple_form.html", {
+        "form": form, "initiative": initiative, "title": f"Milestone: {milestone.title}",
+        "submit": "Save milestone"}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(permissions.can_view_initiatives)
+def impact_line_add(request, org_slug, initiative_id):
+    initiative = _initiative_or_404(request, initiative_id)
+    _require(permissions.can_edit_initiative(membership=request.membership,
+                                             initiative=initiative))
+    form = ImpactLineForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.impact_line_create(membership=request.membership,
+                                        initiative_id=initiative.pk, **form.cleaned_data)
+        except ApplicationError as exc:
+            add_form_error(form, exc)
+        else:
+            messages.success(request, "Impact line added.")
+            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
+    return render(request, "initiatives/simple_form.html", {
+        "form": form, "initiative": initiative, "title": "Add an impact line",
+        "submit": "Add line"}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(permissions.can_view_initiatives)
+def values_edit(request, org_slug, initiative_id, kind):
+    """Edit one kind of value (planned, forecast or actual) for every line and month."""
+    initiative = _initiative_or_404(request, initiative_id)
+    if kind not in ValueKind.values:
+        raise Http404("No such kind of value.")
+    actuals_entry = services.value_settings_for(request.organization).actuals_entry
+    _require(permissions.can_edit_values(membership=request.membership, initiative=initiative,
+                                         kind=kind, actuals_entry=actuals_entry))
+    editable, why = permissions.value_kind_editable(initiative=initiative, kind=kind)
+    months, grids = selectors.value_grid(initiative=initiative)
+    errors: dict[str, str] = {}
+    submitted: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        if not editable:
+            messages.error(request, why)
+            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
+        lines = {str(g.line.pk): g.line for g in grids}
+        by_line: dict[ImpactLine, dict] = {}
+        for key, raw in request.POST.items():
+            if not key.startswith("v-"):
+                continue
+            _prefix, _sep, rest = key.partition("-")
+            line_id, _sep, month_key = rest.partition("-")
+            month = parse_month_key(month_key)
+            if line_id not in lines or month is None:
+                errors[key] = "Not a cell of this grid."
+                continue
+            submitted[key] = raw
+            by_line.setdefault(lines[line_id], {})[month] = raw
+        if not errors:
+            try:
+                from django.db import transaction
+
+                with transaction.atomic():
+                    for line, values in by_line.items():
+                        try:
+                            services.monthly_values_set(membership=request.membership,
+                                                        line_id=line.pk, kind=kind,
+                                                        values=values)
+                        except ApplicationError as exc:
+                            cell = (exc.field or "").removeprefix("values.")
+                            errors[f"v-{line.pk}-{cell}"] = exc.message
+                            raise
+            except ApplicationError:
+                pass
+            else:
+                messages.success(request, f"{ValueKind(kind).label} values saved.")
+                return redirect("initiative_detail", org_slug=org_slug,
+                                initiative_id=initiative.pk)
+        status = 400
+    return render(request, "initiatives/values_edit.html", {
+        "initiative": initiative, "kind": kind, "kind_label": ValueKind(kind).label,
+        "months": months, "grids": grids, "editable": editable, "why": why,
+        "errors": errors, "submitted": submitted,
+    }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(permissions.can_view_initiatives)
+def status_update_add(request, org_slug, initiative_id):
+    initiative = _initiative_or_404(request, initiative_id)
+    _require(permissions.can_edit_initiative(membership=request.membership,
+                                             initiative=initiative))
+    form = StatusUpdateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.status_update_create(membership=request.membership,
+                                          initiative_id=initiative.pk, **form.cleaned_data)
+        except ApplicationError as exc:
+            add_form_error(form, exc)
+        else:
+            messages.success(request, "Status update posted.")
+            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
+    return render(request, "initiatives/simple_form.html", {
+        "form": form, "initiative": initiative, "title": "Post a status update",
+        "submit": "Post update"}, status=400 if form.errors else 200)
+
+
+@require_POST
+@org_view(permissions.can_view_initiatives)
+def milestone_delete(request, org_slug, milestone_id):
+    milestone = Milestone.objects.filter(organization=request.organization,
+                                         pk=milestone_id).first()
+    if milestone is None:
+        raise Http404("No such milestone.")
+    services.milestone_delete(membership=request.membership, milestone_id=milestone.pk)
+    messages.success(request, "Milestone deleted.")
+    return redirect("initiative_detail", org_slug=org_slug, initiative_id=milestone.initiative_id)

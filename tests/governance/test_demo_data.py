@@ -1,0 +1,45 @@
+"""seed_demo: two organisations with about 40 initiatives each over every stage,
+built through the services (history, stage events, pending approvals), idempotent."""
+
+import io
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+from django_scopes import scopes_disabled
+
+from governance.models import Approval, DecisionLogEntry, StageEvent
+from initiatives.models import Initiative, MonthlyValue
+
+pytestmark = pytest.mark.django_db
+
+
+def counts():
+    with scopes_disabled():
+        return (Initiative.objects.count(), MonthlyValue.objects.count(),
+                StageEvent.objects.count(), Approval.objects.count())
+
+
+def test_seed_demo_builds_believable_portfolios_once():
+    call_command("seed_demo", stdout=io.StringIO())
+    first = counts()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert counts() == first
+
+    with scopes_disabled():
+        for slug in ("northwind", "aurora"):
+            initiatives = Initiative.objects.filter(organization__slug=slug)
+            stages = Counter(initiatives.values_list("stage", flat=True))
+            assert initiatives.count() == 40
+            assert set(stages) == {"identified", "detailed", "decided", "implemented", "closed",
+                                   "on_hold", "cancelled"}, stages
+            assert Approval.objects.filter(organization__slug=slug,
+                                           decision="pending").exists()
+            assert DecisionLogEntry.objects.filter(organization__slug=slug).count() > 40
+            closed = initiatives.filter(stage="closed")
+            assert all(i.value_validated_at for i in closed)
+            # Forecasts exist from Decided on, actuals from Implemented on.
+            assert MonthlyValue.objects.filter(line__initiative__in=closed,
+                                               kind="actual").exists()
+            assert not MonthlyValue.objects.filter(line__initiative__stage="identified",
+                                                   kind="forecast").exists()
