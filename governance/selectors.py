@@ -47,7 +47,11 @@ def gate_panel(*, initiative: Initiative, membership: Membership) -> GatePanel:
     submissions = list(GateSubmission.objects.filter(initiative=initiative)
                        .prefetch_related("approvals__approver")[:10])
     pending = next((s for s in submissions if s.status == SubmissionStatus.PENDING), None)
-    rejected = next((s for s in submissions if s.status == SubmissionStatus.REJECTED), None)
+    # A rejection matters while the initiative still waits at that gate.
+    rejected = next((s for s in submissions if s.status == SubmissionStatus.REJECTED
+                     and s.gate == gate and s.from_stage == initiative.stage), None)
+    if rejected and any(s.submitted_at > rejected.submitted_at for s in submissions):
+        rejected = None
     approvals = list(pending.approvals.all()) if pending else []
     mine = next((a for a in approvals if a.decision == Decision.PENDING
                  and services.can_decide(membership=membership, approval=a,

@@ -110,8 +110,8 @@ def _transition(initiative: Initiative, move, *, actor, reason: str = "",
     try:
         move(**(move_kwargs or {}))
     except TransitionNotAllowed as exc:
-        raise ConflictError(f"A {Stage(from_stage).label.lower()} initiative cannot do "
-                            "that.") from exc
+        raise ConflictError(f"An initiative that is {Stage(from_stage).label.lower()} "
+                            "cannot do that.") from exc
     initiative.save()
     return StageEvent.objects.create(organization=initiative.organization,
                                      initiative=initiative, from_stage=from_stage,
@@ -144,8 +144,8 @@ def gate_submit(*, membership: Membership, initiative_id, comment: str = "",
         raise PermissionDeniedError("Only the owner or an admin submits an initiative.")
     gate = next_stage(initiative.stage)
     if gate is None:
-        raise ConflictError(f"A {Stage(initiative.stage).label.lower()} initiative has no next "
-                            "gate.")
+        raise ConflictError(f"An initiative that is {Stage(initiative.stage).label.lower()} "
+                            "has no next gate.")
     if GateSubmission.objects.filter(initiative=initiative,
                                      status=SubmissionStatus.PENDING).exists():
         raise ConflictError("This initiative is already waiting for a gate decision.")
@@ -171,9 +171,15 @@ def gate_submit(*, membership: Membership, initiative_id, comment: str = "",
             raise ApplicationError(
                 f"The {role} must be someone other than the owner: an owner never approves "
                 "their own initiative.", field=role)
-        if not Membership.objects.filter(organization=org, user=user).exists():
+        member_role = (Membership.objects.filter(organization=org, user=user)
+                       .values_list("role", flat=True).first())
+        if member_role is None:
             raise ApplicationError(f"The named {role} is no longer a member of the "
                                    "organisation.", field=role)
+        if member_role == Role.VIEWER or (role == ApproverRole.CONTROLLER
+                                          and member_role != Role.CONTROLLER):
+            raise ApplicationError(f"The named {role} ({user}) cannot approve with the role "
+                                   f"{member_role}; name someone else.", field=role)
         approvers[role] = user
     submission = GateSubmission.objects.create(
         organization=org, initiative=initiative, gate=gate, from_stage=initiative.stage,
@@ -333,8 +339,8 @@ def initiative_cancel(*, membership: Membership, initiative_id, reason: str) -> 
     if not reason:
         raise ApplicationError("Say why the initiative is cancelled.", field="reason")
     if initiative.stage in (Stage.CLOSED, Stage.CANCELLED):
-        raise ConflictError(f"A {Stage(initiative.stage).label.lower()} initiative cannot be "
-                            "cancelled.")
+        raise ConflictError(f"An initiative that is {Stage(initiative.stage).label.lower()} "
+                            "cannot be cancelled.")
     _withdraw_pending(initiative)
     _transition(initiative, initiative.cancel, actor=membership.user, reason=reason,
                 move_kwargs={"reason": reason})

@@ -99,6 +99,16 @@ def value_grid(*, initiative: Initiative) -> tuple[list[date], list[LineGrid]]:
     return months, grids
 
 
+def outturn(grid: LineGrid) -> Decimal:
+    months = {m for (m, _kind) in grid.cells}
+    total = Decimal("0")
+    for month in months:
+        actual = grid.cells.get((month, ValueKind.ACTUAL))
+        total += actual if actual is not None else grid.cells.get(
+            (month, ValueKind.FORECAST), Decimal("0"))
+    return total
+
+
 def initiative_status(*, initiative: Initiative, grids: list[LineGrid],
                       today: date | None = None) -> InitiativeStatus:
     today = today or timezone.localdate()
@@ -112,10 +122,10 @@ def initiative_status(*, initiative: Initiative, grids: list[LineGrid],
         financial = calc.Rag(calc.RagColour.GREY,
                              "no forecast yet: forecasts are entered from the Decided gate on")
     else:
+        # The outturn: actuals where a month has one, the forecast elsewhere. Comparing
+        # actuals to date with the whole plan would call every running initiative red.
         lines = [calc.LineTotals(planned=g.totals[ValueKind.PLANNED],
-                                 forecast=g.totals[ValueKind.FORECAST],
-                                 actual=g.totals[ValueKind.ACTUAL] or None,
-                                 is_cost=g.line.is_cost) for g in grids]
+                                 forecast=outturn(g), is_cost=g.line.is_cost) for g in grids]
         financial = calc.combine_financial(
             lines, thresholds=thresholds_for(initiative.organization),
             currency=initiative.organization.base_currency)
@@ -147,9 +157,13 @@ def history_of(*, initiative: Initiative, limit: int = 60) -> list[HistoryEntry]
 
     from cat4.tenancy.models import User
 
-    lines = list(initiative.impact_lines.all())
-    events = list(pghistory.models.Events.objects.references(initiative, *lines)
+    events = list(pghistory.models.Events.objects.references(initiative)
                   .order_by("-pgh_created_at")[:limit])
+    lines = list(initiative.impact_lines.all())
+    if lines:  # references() takes objects of one model at a time
+        events += list(pghistory.models.Events.objects.references(*lines)
+                       .order_by("-pgh_created_at")[:limit])
+        events = sorted(events, key=lambda e: e.pgh_created_at, reverse=True)[:limit]
     user_ids = {(e.pgh_context or {}).get("user") for e in events} - {None}
     names = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "full_name"))
     entries = []

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from cat4.common.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
-from cat4.tenancy.models import Membership, Organization, User
+from cat4.tenancy.models import Membership, Organization, Role, User
 from cat4.tenancy.scoping import acting_in_org
 
 from . import permissions
@@ -64,6 +64,11 @@ def _member(organization: Organization, user_or_id, *, field: str, required: boo
     return membership.user
 
 
+def _role_of(organization: Organization, user: User) -> str | None:
+    return (Membership.objects.filter(organization=organization, user=user)
+            .values_list("role", flat=True).first())
+
+
 def _in_org(model, organization: Organization, obj_or_id, *, field: str, required: bool):
     if obj_or_id in (None, ""):
         if required:
@@ -86,8 +91,9 @@ def _locked_initiative(organization: Organization, initiative_id) -> Initiative:
 
 
 def value_settings_for(organization: Organization) -> ValueSettings:
-    settings, _ = ValueSettings.objects.get_or_create(organization=organization)
-    return settings
+    """The organisation's value rules, or the defaults (unsaved) if it has none yet."""
+    return (ValueSettings.objects.filter(organization=organization).first()
+            or ValueSettings(organization=organization))
 
 
 # --- Initiatives -------------------------------------------------------------
@@ -116,6 +122,12 @@ def _clean_initiative_fields(org: Organization, values: dict) -> dict:
     for field, required in (("owner", True), ("sponsor", False), ("controller", False)):
         if field in values:
             cleaned[field] = _member(org, values[field], field=field, required=required)
+    if cleaned.get("sponsor") is not None and _role_of(org, cleaned["sponsor"]) == Role.VIEWER:
+        raise ApplicationError("A viewer cannot sponsor an initiative: sponsors approve gates.",
+                               field="sponsor")
+    if (cleaned.get("controller") is not None
+            and _role_of(org, cleaned["controller"]) != Role.CONTROLLER):
+        raise ApplicationError("Choose a member with the controller role.", field="controller")
     if "business_unit" in values:
         cleaned["business_unit"] = _in_org(BusinessUnit, org, values["business_unit"],
                                            field="business_unit", required=False)
@@ -311,8 +323,13 @@ def _parse_amount(raw, month: date) -> Decimal | None:
         return None
     if isinstance(raw, float):
         raise ApplicationError("Send amounts as decimal strings, not floats.", field=field)
+    text = str(raw).strip()
+    if "," in text:
+        # "1,5" is 1.5 in much of Europe and 15 in the US: refuse rather than guess.
+        raise ApplicationError("Use a dot for decimals and no thousands separators, "
+                               "e.g. 1250.50.", field=field)
     try:
-        amount = Decimal(str(raw).strip().replace(",", ""))
+        amount = Decimal(text)
     except InvalidOperation as exc:
         raise ApplicationError(f"“{raw}” is not an amount.", field=field) from exc
     if not amount.is_finite():
@@ -349,9 +366,11 @@ def monthly_values_set(*, membership: Membership, line_id, kind: str,
     horizon = set(month_range(initiative.start_date, initiative.target_date))
     parsed: dict[date, Decimal | None] = {}
     for month, raw in values.items():
-        if not isinstance(month, date) or month.day != 1:
+        if not isinstance(month, date):
+            raise ApplicationError("Months are given as dates.", field="values")
+        if month.day != 1:
             raise ApplicationError("Months are given as the first day of the month.",
-                                   field="values")
+                                   field=f"values.{month:%Y-%m}")
         if month not in horizon:
             raise ApplicationError(
                 f"{month:%b %Y} is outside the initiative's range "
