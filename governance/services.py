@@ -21,6 +21,7 @@ from initiatives.models import Initiative, Stage, next_stage
 
 from . import criteria
 from .models import (
+    GATES,
     Approval,
     ApproverRole,
     Decision,
@@ -370,3 +371,68 @@ def notifications_mark_read(*, membership: Membership) -> int:
     return Notification.objects.filter(
         organization=membership.organization, recipient=membership.user,
         read_at__isnull=True).update(read_at=timezone.now())
+
+
+# --- Gate configuration (admins) -----------------------------------------------------
+
+
+def _require_gate_admin(membership: Membership) -> None:
+    from .permissions import can_configure_gates
+
+    if not can_configure_gates(membership=membership):
+        raise PermissionDeniedError("Only admins configure the gates.")
+
+
+def _gate(gate: str) -> str:
+    if gate not in {g.value for g in GATES}:
+        raise ApplicationError("Choose a gate.", field="gate")
+    return gate
+
+
+@acting_in_org
+@transaction.atomic
+def gate_checklist_add(*, membership: Membership, gate: str, label: str) -> GateCriterion:
+    """Add a free checklist item the submitter confirms at ``gate``."""
+    _require_gate_admin(membership)
+    label = (label or "").strip()
+    if not label:
+        raise ApplicationError("Write the checklist item, e.g. “Works council informed”.",
+                               field="label")
+    org = membership.organization
+    ensure_gate_defaults(org)
+    position = GateCriterion.objects.filter(organization=org, gate=_gate(gate)).count()
+    return GateCriterion.objects.create(organization=org, gate=gate, label=label,
+                                        position=position)
+
+
+@acting_in_org
+@transaction.atomic
+def gate_criterion_set_active(*, membership: Membership, criterion_id, active: bool
+                              ) -> GateCriterion:
+    _require_gate_admin(membership)
+    criterion = (GateCriterion.objects.select_for_update()
+                 .filter(organization=membership.organization, pk=criterion_id).first())
+    if criterion is None:
+        raise NotFoundError("No such criterion.")
+    criterion.active = bool(active)
+    criterion.save(update_fields=["active"])
+    return criterion
+
+
+@acting_in_org
+@transaction.atomic
+def gate_approvers_set(*, membership: Membership, gate: str, roles) -> list[str]:
+    """Who approves ``gate``: the initiative's sponsor, its controller, or both."""
+    _require_gate_admin(membership)
+    org = membership.organization
+    roles = sorted(set(roles))
+    if not roles:
+        raise ApplicationError("A gate needs at least one approver.", field="roles")
+    if any(r not in ApproverRole.values for r in roles):
+        raise ApplicationError("Choose sponsor and/or controller.", field="roles")
+    ensure_gate_defaults(org)
+    GateApprover.objects.filter(organization=org, gate=_gate(gate)).exclude(
+        role__in=roles).delete()
+    for role in roles:
+        GateApprover.objects.get_or_create(organization=org, gate=gate, role=role)
+    return roles

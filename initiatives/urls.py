@@ -1,5 +1,6 @@
 from django.urls import path
 
+from governance import settings_views
 from governance import views as governance_views
 
 from . import views
@@ -37,4 +38,17 @@ org_urlpatterns = [
     path("inbox/", governance_views.inbox, name="inbox"),
     path("inbox/read/", governance_views.inbox_mark_read, name="inbox_mark_read"),
     path("decisions/", governance_views.decision_log, name="decision_log"),
+    path("settings/governance/", settings_views.governance_settings,
+         name="governance_settings"),
+    path("settings/governance/values/", settings_views.value_settings_save,
+         name="value_settings_save"),
+    path("settings/governance/checklist/", settings_views.checklist_add, name="checklist_add"),
+    path("settings/governance/criteria/<int:criterion_id>/toggle/",
+         settings_views.criterion_toggle, name="criterion_toggle"),
+    path("settings/governance/gates/<str:gate>/approvers/", settings_views.approvers_save,
+         name="approvers_save"),
+    path("settings/governance/lists/<str:kind>/", settings_views.list_item_add,
+         name="list_item_add"),
+    path("settings/governance/lists/<str:kind>/<int:item_id>/delete/",
+         settings_views.list_item_remove, name="list_item_remove"),
 ]

@@ -22,8 +22,8 @@ from drf_spectacular.generators import SchemaGenerator
 
 from cat4.tenancy.models import Role
 from governance import services as hold_services
-from governance.models import Approval, GateSubmission
-from initiatives.models import Initiative, MonthlyValue
+from governance.models import Approval, GateCriterion, GateSubmission
+from initiatives.models import BusinessUnit, Initiative, MonthlyValue
 from tests.conftest import ORG_A_MARKER, World, api_client_for, client_for
 from tests.factories import (
     ImpactLineFactory,
@@ -118,6 +118,17 @@ def _new_initiative_json(world: World) -> dict:
     return {**_new_initiative_form(world), "program": world.initiative.program_id}
 
 
+def _criterion(world: World) -> dict:
+    with scopes_disabled():
+        return {"criterion_id": GateCriterion.objects.filter(organization=world.org_a).first().pk}
+
+
+def _business_unit(world: World) -> dict:
+    with scopes_disabled():
+        unit = BusinessUnit.objects.create(organization=world.org_a, name="Shared services")
+    return {"kind": "business_unit", "item_id": unit.pk}
+
+
 EDITORS = frozenset({Role.ADMIN, Role.OWNER})  # admins and the initiative's owner
 STEERERS = frozenset({Role.ADMIN, Role.EXECUTIVE})  # admins and the initiative's sponsor
 NOT_VIEWER = ALL - {Role.VIEWER}
@@ -168,6 +179,16 @@ PAGE_CASES = [
     Case("inbox", "GET", ALL),
     Case("inbox_mark_read", "POST", ALL),
     Case("decision_log", "GET", ALL),
+    Case("governance_settings", "GET", ADMIN),
+    Case("value_settings_save", "POST", ADMIN,
+         data={"green_at": "95", "red_below": "85", "actuals_entry": "owner"}),
+    Case("checklist_add", "POST", ADMIN, data={"gate": "detailed", "label": "Works council"}),
+    Case("criterion_toggle", "POST", ADMIN, _criterion, data={"active": "false"}),
+    Case("approvers_save", "POST", ADMIN, lambda world: {"gate": "detailed"},
+         data={"roles": ["sponsor"]}),
+    Case("list_item_add", "POST", ADMIN, lambda world: {"kind": "function"},
+         data={"function-name": "Legal"}),
+    Case("list_item_remove", "POST", ADMIN, _business_unit),
 ]
 
 IF_MATCH = {"HTTP_IF_MATCH": '"v1"'}
