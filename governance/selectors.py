@@ -14,6 +14,7 @@ from .models import (
     Approval,
     Decision,
     DecisionLogEntry,
+    Evidence,
     GateSubmission,
     Notification,
     StageEvent,
@@ -93,3 +94,9 @@ def unread_count(*, organization: Organization, user: User) -> int:
 def decision_log(*, organization: Organization) -> QuerySet[DecisionLogEntry]:
     return (DecisionLogEntry.objects.filter(organization=organization)
             .select_related("recorded_by").prefetch_related("initiatives"))
+
+
+def evidence_of(*, initiative: Initiative):
+    return (Evidence.objects.filter(organization_id=initiative.organization_id,
+                                    initiative=initiative)
+            .select_related("uploaded_by", "submission"))

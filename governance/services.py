@@ -27,6 +27,7 @@ from .models import (
     Decision,
     DecisionLogEntry,
     DecisionLogInitiative,
+    Evidence,
     GateApprover,
     GateCriterion,
     GateSubmission,
@@ -436,3 +437,104 @@ def gate_approvers_set(*, membership: Membership, gate: str, roles) -> list[str]
     for role in roles:
         GateApprover.objects.get_or_create(organization=org, gate=gate, role=role)
     return roles
+
+
+@acting_in_org
+@transaction.atomic
+def decision_log_add(*, membership: Membership, date, forum: str, decision: str,
+                     options_considered: str = "", initiatives=()) -> DecisionLogEntry:
+    """Record a forum's decision (e.g. the steering committee's) against initiatives."""
+    from .permissions import can_record_decisions
+
+    if not can_record_decisions(membership=membership):
+        raise PermissionDeniedError("Only admins and executives record decisions.")
+    forum, decision = (forum or "").strip(), (decision or "").strip()
+    if not forum:
+        raise ApplicationError("Name the forum, e.g. “Steering committee”.", field="forum")
+    if not decision:
+        raise ApplicationError("Write the decision.", field="decision")
+    org = membership.organization
+    ids = [getattr(i, "pk", i) for i in initiatives]
+    found = list(Initiative.objects.filter(organization=org, pk__in=ids))
+    if len(found) != len(set(ids)):
+        raise ApplicationError("Choose initiatives of this organisation.", field="initiatives")
+    entry = DecisionLogEntry.objects.create(
+        organization=org, date=date, forum=forum, decision=decision,
+        options_considered=(options_considered or "").strip(), recorded_by=membership.user)
+    for initiative in found:
+        DecisionLogInitiative.objects.create(organization=org, entry=entry,
+                                             initiative=initiative)
+    return entry
+
+
+# --- Evidence --------------------------------------------------------------------------
+
+
+def can_attach_evidence(*, membership: Membership | None, initiative: Initiative) -> bool:
+    """Editors, and the initiative's sponsor and controller (sign-off sheets)."""
+    if membership is None or membership.role == Role.VIEWER:
+        return False
+    return (initiative_permissions.can_edit_initiative(membership=membership,
+                                                       initiative=initiative)
+            or membership.user_id in {initiative.sponsor_id, initiative.controller_id})
+
+
+@acting_in_org
+@transaction.atomic
+def evidence_upload(*, membership: Membership, initiative_id, upload, description: str = ""
+                    ) -> Evidence:
+    """Store a document for the initiative; it joins the pending gate submission, if any."""
+    from django.conf import settings as django_settings
+
+    from .evidence import ALLOWED, recognise
+
+    initiative = _lock(membership.organization, initiative_id)
+    if not can_attach_evidence(membership=membership, initiative=initiative):
+        raise PermissionDeniedError("Only the owner, sponsor, controller or an admin "
+                                    "attaches evidence.")
+    if upload is None:
+        raise ApplicationError("Choose a file.", field="file")
+    limit = django_settings.EVIDENCE_MAX_BYTES
+    if upload.size > limit:
+        raise ApplicationError(f"The file is {upload.size / 1048576:.1f} MB; the limit is "
+                               f"{limit // 1048576} MB.", field="file")
+    if upload.size == 0:
+        raise ApplicationError("The file is empty.", field="file")
+    name = (upload.name or "").replace("\\", "/").rsplit("/", 1)[-1][:200]
+    upload.seek(0)
+    kind = recognise(name, upload.read(2048))
+    upload.seek(0)
+    if kind is None:
+        raise ApplicationError(f"{name} is not one of the accepted document types "
+                               f"({ALLOWED}), or its content does not match its name.",
+                               field="file")
+    pending = GateSubmission.objects.filter(initiative=initiative,
+                                            status=SubmissionStatus.PENDING).first()
+    evidence = Evidence(organization=initiative.organization, initiative=initiative,
+                        submission=pending, file_name=name, content_type=kind.content_type,
+                        size=upload.size, description=(description or "").strip()[:200],
+                        uploaded_by=membership.user)
+    evidence.file.save(name, upload, save=False)
+    try:
+        evidence.save()
+    except Exception:
+        evidence.file.storage.delete(evidence.file.name)  # no row, no orphaned file
+        raise
+    return evidence
+
+
+@acting_in_org
+@transaction.atomic
+def evidence_delete(*, membership: Membership, evidence_id) -> None:
+    evidence = (Evidence.objects.select_related("submission")
+                .filter(organization=membership.organization, pk=evidence_id).first())
+    if evidence is None:
+        raise NotFoundError("No such document.")
+    if not (membership.role == Role.ADMIN or evidence.uploaded_by_id == membership.user_id):
+        raise PermissionDeniedError("Only whoever uploaded it, or an admin, removes a document.")
+    if evidence.submission and evidence.submission.status != SubmissionStatus.PENDING:
+        raise ConflictError("This document backs a gate decision and stays on record.")
+    stored = evidence.file.name
+    storage = evidence.file.storage
+    evidence.delete()
+    transaction.on_commit(lambda: storage.delete(stored))

@@ -1,24 +1,32 @@
 """Gate actions on an initiative, the review queue, the inbox and the decision log."""
 
+from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from cat4.common.exceptions import ApplicationError
+from cat4.common.htmx import add_form_error
 from cat4.tenancy.decorators import org_view
 from initiatives import permissions as initiative_permissions
 from initiatives import selectors as initiative_selectors
-from initiatives.forms import DecisionForm, GateSubmitForm, ReasonForm
+from initiatives.forms import DateInput, DecisionForm, GateSubmitForm, ReasonForm
+from initiatives.models import Initiative
 
 from . import permissions, selectors, services
-from .models import Approval
+from .models import Approval, Evidence
 
 
 def _back(initiative_id, org_slug):
-    return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative_id)
+    """Back to the initiative's gate panel, where the action and its message are."""
+    url = reverse("initiative_detail", kwargs={"org_slug": org_slug,
+                                               "initiative_id": initiative_id})
+    return redirect(f"{url}#gate")
 
 
 def _initiative_or_404(request, initiative_id):
@@ -152,8 +160,110 @@ def inbox_mark_read(request, org_slug):
     return redirect("inbox", org_slug=org_slug)
 
 
+class DecisionEntryForm(forms.Form):
+    date = forms.DateField(widget=DateInput())
+    forum = forms.CharField(max_length=120, initial="Steering committee")
+    decision = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    options_considered = forms.CharField(required=False,
+                                         widget=forms.Textarea(attrs={"rows": 2}))
+    initiatives = forms.ModelMultipleChoiceField(queryset=None, required=False,
+                                                 help_text="Hold Ctrl (or Cmd) for several.")
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["initiatives"].queryset = Initiative.objects.filter(
+            organization=organization).order_by("code")
+
+
+@require_http_methods(["GET", "POST"])
 @org_view(permissions.can_view_decisions)
 def decision_log(request, org_slug):
-    page = Paginator(selectors.decision_log(organization=request.organization), 30).get_page(
+    org = request.organization
+    can_record = permissions.can_record_decisions(membership=request.membership)
+    form = DecisionEntryForm(request.POST or None, organization=org,
+                             initial={"date": timezone.localdate()}) if can_record else None
+    status = 200
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied("Only admins and executives record decisions.")
+        if form.is_valid():
+            try:
+                services.decision_log_add(membership=request.membership, **form.cleaned_data)
+            except ApplicationError as exc:
+                add_form_error(form, exc)
+            else:
+                messages.success(request, "Decision recorded.")
+                return redirect("decision_log", org_slug=org_slug)
+        status = 400
+    page = Paginator(selectors.decision_log(organization=org), 30).get_page(
         request.GET.get("page"))
-    return render(request, "governance/decisions.html", {"page": page})
+    return render(request, "governance/decisions.html", {"page": page, "form": form},
+                  status=status)
+
+
+class EvidenceForm(forms.Form):
+    file = forms.FileField(help_text="PDF, Word, Excel, PowerPoint, PNG, JPEG, CSV or text; "
+                                     "at most 15 MB.")
+    description = forms.CharField(max_length=200, required=False,
+                                  help_text="For example “Business case v3, signed”.")
+
+
+@require_POST
+@org_view(initiative_permissions.can_view_initiatives)
+def evidence_upload(request, org_slug, initiative_id):
+    initiative = _initiative_or_404(request, initiative_id)
+    form = EvidenceForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            evidence = services.evidence_upload(
+                membership=request.membership, initiative_id=initiative.pk,
+                upload=form.cleaned_data["file"],
+                description=form.cleaned_data["description"])
+        except ApplicationError as exc:
+            _refused(request, exc)
+        else:
+            messages.success(request, f"{evidence.file_name} attached"
+                                      + (" to the pending submission." if evidence.submission_id
+                                         else "."))
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    url = reverse("initiative_detail", kwargs={"org_slug": org_slug,
+                                               "initiative_id": initiative.pk})
+    return redirect(f"{url}#evidence")
+
+
+@org_view(initiative_permissions.can_view_initiatives)
+def evidence_download(request, org_slug, evidence_id):
+    """Every member may read an initiative, so every member may read its evidence; a
+    stranger gets 404 like for any other object of the organisation."""
+    evidence = Evidence.objects.filter(organization=request.organization,
+                                       pk=evidence_id).first()
+    if evidence is None:
+        raise Http404("No such document.")
+    try:
+        handle = evidence.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("The stored file is missing.") from exc
+    response = FileResponse(handle, as_attachment=True, filename=evidence.file_name,
+                            content_type=evidence.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@require_POST
+@org_view(initiative_permissions.can_view_initiatives)
+def evidence_delete(request, org_slug, evidence_id):
+    evidence = Evidence.objects.filter(organization=request.organization,
+                                       pk=evidence_id).first()
+    if evidence is None:
+        raise Http404("No such document.")
+    try:
+        services.evidence_delete(membership=request.membership, evidence_id=evidence.pk)
+    except ApplicationError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, f"{evidence.file_name} removed.")
+    url = reverse("initiative_detail", kwargs={"org_slug": org_slug,
+                                               "initiative_id": evidence.initiative_id})
+    return redirect(f"{url}#evidence")

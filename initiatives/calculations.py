@@ -2,7 +2,7 @@
 
 No ORM, no database, no floats: money and ratios are ``decimal.Decimal``. Explanations
 are user-facing English and always state the inputs, the rule applied and the result,
-e.g. ``"forecast EUR 1.20 M is 75 % of plan EUR 1.60 M, below 85 % -> red"``.
+e.g. ``"forecast EUR 1.20 M is 75 % of plan EUR 1.60 M, below 85 % → red"``.
 """
 
 from __future__ import annotations
@@ -257,18 +257,18 @@ def financial_rag(
         return Rag(
             colour,
             f"{label} {money(amount)} is {shown} % of plan {money(planned)}{note}, "
-            f"{rule} -> {colour}",
+            f"{rule} → {colour}",
         )
 
     share = _CTX.divide(amount, planned)  # cost as a share of budget, for display
     shown_share = _percent_text(share, boundaries=(_ONE,))
     head = f"{label} cost {money(amount)} is {shown_share} % of budget {money(planned)}{note}"
     if amount <= planned:
-        return Rag(RagColour.GREEN, f"{head}, within budget -> {RagColour.GREEN}")
+        return Rag(RagColour.GREEN, f"{head}, within budget → {RagColour.GREEN}")
     ratio = _CTX.divide(planned, amount)  # in (0, 1): how much of the cost the budget covers
     colour, rule = _rule(ratio, thresholds)
     covered = _percent_text(ratio, boundaries=(thresholds.red_below, thresholds.green_at, _ONE))
-    return Rag(colour, f"{head}, so the budget covers {covered} % of it, {rule} -> {colour}")
+    return Rag(colour, f"{head}, so the budget covers {covered} % of it, {rule} → {colour}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -410,7 +410,7 @@ def schedule_rag(
     )
     return Rag(
         colour,
-        f"{what} by {_days(late)} (due {oldest.due_date.isoformat()}), {rule} -> {colour}",
+        f"{what} by {_days(late)} (due {oldest.due_date.isoformat()}), {rule} → {colour}",
     )
 
 

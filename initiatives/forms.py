@@ -13,6 +13,7 @@ from .models import (
     Function,
     ImpactCategory,
     Program,
+    RiskStatus,
     Stage,
     StrategicObjective,
 )
@@ -99,6 +100,39 @@ class StatusUpdateForm(forms.Form):
         choices=[("", "No override"), ("green", "Green"), ("amber", "Amber"), ("red", "Red")])
     override_reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
                                       label="Reason for the override")
+
+
+class DependencyForm(forms.Form):
+    depends_on = forms.ModelChoiceField(queryset=None, label="Depends on",
+                                        help_text="The initiative that must deliver first.")
+    need_by = forms.DateField(widget=DateInput(), label="Needed by")
+    note = forms.CharField(max_length=200, required=False,
+                           help_text="What exactly is needed, e.g. “new WMS live in Leipzig”.")
+
+    def __init__(self, *args, organization: Organization, initiative, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .models import Initiative
+
+        self.fields["depends_on"].queryset = (Initiative.objects.filter(
+            organization=organization).exclude(pk=initiative.pk).order_by("code"))
+
+
+RATING = [(i, f"{i} – {label}") for i, label in
+          enumerate(["rare / minor", "unlikely / moderate", "possible / serious",
+                     "likely / major", "almost certain / severe"], start=1)]
+
+
+class RiskForm(forms.Form):
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    probability = forms.TypedChoiceField(choices=RATING, coerce=int)
+    impact = forms.TypedChoiceField(choices=RATING, coerce=int)
+    owner = MemberChoiceField(queryset=User.objects.none(), label="Risk owner")
+    mitigation = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    status = forms.ChoiceField(choices=RiskStatus.choices, initial=RiskStatus.OPEN)
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = members_of(organization)
 
 
 class ReasonForm(forms.Form):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from cat4.tenancy.models import Organization
@@ -40,8 +40,6 @@ def initiative_list(*, organization: Organization, stage: str = "", program=None
     if owner:
         qs = qs.filter(owner_id=owner)
     if query:
-        from django.db.models import Q
-
         qs = qs.filter(Q(code__icontains=query) | Q(title__icontains=query))
     return qs.order_by(SORTS.get(sort, "code"), "id")
 
@@ -163,7 +161,9 @@ def history_of(*, initiative: Initiative, limit: int = 60) -> list[HistoryEntry]
     if lines:  # references() takes objects of one model at a time
         events += list(pghistory.models.Events.objects.references(*lines)
                        .order_by("-pgh_created_at")[:limit])
-        events = sorted(events, key=lambda e: e.pgh_created_at, reverse=True)[:limit]
+        # Events of lines reference the initiative too: keep each event once.
+        unique = {e.pgh_slug: e for e in events}
+        events = sorted(unique.values(), key=lambda e: e.pgh_created_at, reverse=True)[:limit]
     user_ids = {(e.pgh_context or {}).get("user") for e in events} - {None}
     names = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "full_name"))
     entries = []
@@ -179,3 +179,73 @@ def history_of(*, initiative: Initiative, limit: int = 60) -> list[HistoryEntry]
 
 STAGE_COLUMNS = [Stage.IDENTIFIED, Stage.DETAILED, Stage.DECIDED, Stage.IMPLEMENTED,
                  Stage.CLOSED, Stage.ON_HOLD, Stage.CANCELLED]
+
+
+@dataclass
+class DependencyView:
+    dependency: object
+    other: Initiative
+    direction: str  # "needs" (this initiative needs other) or "needed_by"
+    late: bool
+    why: str
+
+
+def _lateness(dependency) -> tuple[bool, str]:
+    supplier = dependency.depends_on
+    if supplier.stage == Stage.CANCELLED:
+        return True, f"{supplier.code} is cancelled"
+    if supplier.stage == Stage.CLOSED:
+        return False, f"{supplier.code} is delivered"
+    if supplier.target_date > dependency.need_by:
+        days = (supplier.target_date - dependency.need_by).days
+        return True, (f"{supplier.code} is due {supplier.target_date:%d %b %Y}, "
+                      f"{days} days after it is needed ({dependency.need_by:%d %b %Y})")
+    return False, f"{supplier.code} is due {supplier.target_date:%d %b %Y}, in time"
+
+
+def dependencies_of(*, initiative: Initiative) -> list[DependencyView]:
+    """Both directions of an initiative's dependencies, each flagged when the supplying
+    initiative's target date has slipped past the need-by date."""
+    from .models import Dependency
+
+    rows = (Dependency.objects.filter(organization_id=initiative.organization_id)
+            .filter(Q(initiative=initiative) | Q(depends_on=initiative))
+            .select_related("initiative", "depends_on").order_by("need_by", "id"))
+    views = []
+    for dep in rows:
+        late, why = _lateness(dep)
+        if dep.initiative_id == initiative.pk:
+            views.append(DependencyView(dep, dep.depends_on, "needs", late, why))
+        else:
+            views.append(DependencyView(dep, dep.initiative, "needed_by", late, why))
+    return views
+
+
+def fiscal_summary(*, initiative: Initiative, grids: list[LineGrid], today: date | None = None
+                   ) -> dict:
+    """Benefit totals per fiscal year and kind, and the recurring run-rate."""
+    today = today or timezone.localdate()
+    start_month = initiative.organization.fiscal_year_start_month
+    years: dict[int, dict[str, Decimal]] = {}
+    run_rate = Decimal("0")
+    for grid in grids:
+        if grid.line.is_cost:
+            continue
+        for kind in ValueKind.values:
+            monthly = {m: a for (m, k), a in grid.cells.items() if k == kind}
+            for fy, total in calc.totals_by_fiscal_year(monthly, start_month=start_month).items():
+                years.setdefault(fy, {}).setdefault(kind, Decimal("0"))
+                years[fy][kind] += total
+        if grid.line.recurring:
+            # Best knowledge per month: actual, else forecast, else plan.
+            best = {}
+            for (month, kind), amount in grid.cells.items():
+                rank = {"actual": 0, "forecast": 1, "planned": 2}[kind]
+                if month not in best or rank < best[month][0]:
+                    best[month] = (rank, amount)
+            run_rate += calc.run_rate({m: a for m, (_r, a) in best.items()}, as_of=today)
+    return {
+        "years": [(calc.fiscal_year_label(fy, start_month=start_month), years[fy])
+                  for fy in sorted(years)],
+        "run_rate": run_rate,
+    }

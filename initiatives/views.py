@@ -14,14 +14,16 @@ from cat4.tenancy.decorators import org_view
 
 from . import permissions, selectors, services
 from .forms import (
+    DependencyForm,
     ImpactLineForm,
     InitiativeFilterForm,
     InitiativeForm,
     MilestoneForm,
+    RiskForm,
     StatusUpdateForm,
     parse_month_key,
 )
-from .models import ImpactLine, Milestone, ValueKind
+from .models import Dependency, ImpactLine, Milestone, Risk, ValueKind
 
 PAGE_SIZE = 25
 
@@ -64,6 +66,7 @@ def initiative_list(request, org_slug):
 @org_view(permissions.can_view_initiatives)
 def initiative_detail(request, org_slug, initiative_id):
     from governance import selectors as governance_selectors
+    from governance import services as governance_services
 
     initiative = _initiative_or_404(request, initiative_id)
     months, grids = selectors.value_grid(initiative=initiative)
@@ -77,6 +80,12 @@ def initiative_detail(request, org_slug, initiative_id):
         "milestones": selectors.milestones_of(initiative=initiative),
         "updates": initiative.status_updates.select_related("author")[:5],
         "history": selectors.history_of(initiative=initiative),
+        "dependencies": selectors.dependencies_of(initiative=initiative),
+        "risks": initiative.risks.select_related("owner"),
+        "fiscal": selectors.fiscal_summary(initiative=initiative, grids=grids),
+        "evidence": governance_selectors.evidence_of(initiative=initiative),
+        "can_attach": governance_services.can_attach_evidence(membership=membership,
+                                                              initiative=initiative),
         "gate": governance_selectors.gate_panel(initiative=initiative, membership=membership),
         "can_edit": permissions.can_edit_initiative(membership=membership,
                                                     initiative=initiative),
@@ -313,3 +322,88 @@ def milestone_delete(request, org_slug, milestone_id):
     services.milestone_delete(membership=request.membership, milestone_id=milestone.pk)
     messages.success(request, "Milestone deleted.")
     return redirect("initiative_detail", org_slug=org_slug, initiative_id=milestone.initiative_id)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(permissions.can_view_initiatives)
+def dependency_add(request, org_slug, initiative_id):
+    initiative = _initiative_or_404(request, initiative_id)
+    _require(permissions.can_edit_initiative(membership=request.membership,
+                                             initiative=initiative))
+    form = DependencyForm(request.POST or None, organization=request.organization,
+                          initiative=initiative)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.dependency_add(membership=request.membership, initiative_id=initiative.pk,
+                                    **form.cleaned_data)
+        except ApplicationError as exc:
+            add_form_error(form, exc)
+        else:
+            messages.success(request, "Dependency added.")
+            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
+    return render(request, "initiatives/simple_form.html", {
+        "form": form, "initiative": initiative, "title": "Add a dependency",
+        "submit": "Add dependency"}, status=400 if form.errors else 200)
+
+
+@require_POST
+@org_view(permissions.can_view_initiatives)
+def dependency_remove(request, org_slug, dependency_id):
+    dependency = Dependency.objects.filter(organization=request.organization,
+                                           pk=dependency_id).first()
+    if dependency is None:
+        raise Http404("No such dependency.")
+    services.dependency_remove(membership=request.membership, dependency_id=dependency.pk)
+    messages.success(request, "Dependency removed.")
+    return redirect("initiative_detail", org_slug=org_slug,
+                    initiative_id=dependency.initiative_id)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(permissions.can_view_initiatives)
+def risk_add(request, org_slug, initiative_id):
+    initiative = _initiative_or_404(request, initiative_id)
+    _require(permissions.can_edit_initiative(membership=request.membership,
+                                             initiative=initiative))
+    form = RiskForm(request.POST or None, organization=request.organization,
+                    initial={"owner": request.user.pk})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.risk_add(membership=request.membership, initiative_id=initiative.pk,
+                              **form.cleaned_data)
+        except ApplicationError as exc:
+            add_form_error(form, exc)
+        else:
+            messages.success(request, "Risk added.")
+            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
+    return render(request, "initiatives/simple_form.html", {
+        "form": form, "initiative": initiative, "title": "Add a risk",
+        "submit": "Add risk"}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(permissions.can_view_initiatives)
+def risk_edit(request, org_slug, risk_id):
+    risk = Risk.objects.filter(organization=request.organization,
+                               pk=risk_id).select_related("initiative").first()
+    if risk is None:
+        raise Http404("No such risk.")
+    initiative = risk.initiative
+    _require(permissions.can_edit_initiative(membership=request.membership,
+                                             initiative=initiative))
+    initial = {f: getattr(risk, f) for f in
+               ("description", "probability", "impact", "mitigation", "status")}
+    initial["owner"] = risk.owner_id
+    form = RiskForm(request.POST or None, organization=request.organization, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.risk_update(membership=request.membership, risk_id=risk.pk,
+                                 **form.cleaned_data)
+        except ApplicationError as exc:
+            add_form_error(form, exc)
+        else:
+            messages.success(request, "Risk saved.")
+            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
+    return render(request, "initiatives/simple_form.html", {
+        "form": form, "initiative": initiative, "title": "Risk",
+        "submit": "Save risk"}, status=400 if form.errors else 200)

@@ -168,6 +168,12 @@ CSRF_COOKIE_SAMESITE = "Lax"
 # History tables are append-only: a trigger refuses UPDATE and DELETE on them.
 PGHISTORY_APPEND_ONLY = True
 
+# --- Evidence uploads ----------------------------------------------------------
+
+EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_MB", default=15) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 # --- Invitations -------------------------------------------------------------
 
 INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=14)
@@ -255,6 +261,8 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "cat4.tenancy.models.Role",
         "StageEnum": "initiatives.models.Stage",
         "ApproverRoleEnum": "governance.models.ApproverRole",
+        "RiskStatusEnum": "initiatives.models.RiskStatus",
+        "SubmissionStatusEnum": "governance.models.SubmissionStatus",
     },
 }
 

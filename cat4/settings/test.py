@@ -13,3 +13,8 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 CACHES["default"]["KEY_PREFIX"] = "cat4-test"
 LOGGING["root"]["level"] = "WARNING"
 WHITENOISE_USE_FINDERS = True  # serve static/ directly; no collectstatic needed
+
+# Uploaded files of the test run go to a throw-away directory.
+import tempfile  # noqa: E402
+
+MEDIA_ROOT = tempfile.mkdtemp(prefix="cat4-test-media-")

@@ -85,3 +85,12 @@ class DecisionLogSerializer(serializers.ModelSerializer):
         model = DecisionLogEntry
         fields = ["id", "date", "forum", "decision", "options_considered", "initiatives",
                   "created_at"]
+
+
+class DecisionEntrySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    forum = serializers.CharField(max_length=120)
+    decision = serializers.CharField()
+    options_considered = serializers.CharField(required=False, allow_blank=True, default="")
+    initiatives = serializers.ListField(child=serializers.IntegerField(), required=False,
+                                       default=list)

@@ -13,6 +13,7 @@ from .. import selectors, services
 from ..models import Approval
 from .serializers import (
     ApprovalSerializer,
+    DecisionEntrySerializer,
     DecisionLogSerializer,
     DecisionSerializer,
     GatePanelSerializer,
@@ -116,7 +117,7 @@ class NotificationListView(mixins.ListModelMixin, InitiativeScoped):
 
 
 class DecisionLogListView(mixins.ListModelMixin, InitiativeScoped):
-    predicates = {"GET": perms.can_view_decisions}
+    predicates = {"GET": perms.can_view_decisions, "POST": perms.can_record_decisions}
     serializer_class = DecisionLogSerializer
 
     def get_queryset(self):
@@ -124,3 +125,10 @@ class DecisionLogListView(mixins.ListModelMixin, InitiativeScoped):
 
     def get(self, request, org_slug):
         return self.list(request)
+
+    @extend_schema(request=DecisionEntrySerializer, responses={201: DecisionLogSerializer})
+    def post(self, request, org_slug):
+        data = DecisionEntrySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.decision_log_add(membership=self.membership, **data.validated_data)
+        return Response(DecisionLogSerializer(entry).data, status=201)

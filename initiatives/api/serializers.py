@@ -9,6 +9,8 @@ from ..models import (
     Initiative,
     Milestone,
     Program,
+    Risk,
+    RiskStatus,
     StatusUpdate,
     ValueKind,
 )
@@ -125,3 +127,39 @@ class StatusUpdateWriteSerializer(serializers.Serializer):
     rag_override = serializers.ChoiceField(choices=["", "green", "amber", "red"], default="",
                                            allow_blank=True)
     override_reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DependencySerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="dependency.pk")
+    direction = serializers.ChoiceField(choices=["needs", "needed_by"])
+    other_id = serializers.IntegerField(source="other.pk")
+    other_code = serializers.CharField(source="other.code")
+    need_by = serializers.DateField(source="dependency.need_by")
+    note = serializers.CharField(source="dependency.note")
+    late = serializers.BooleanField()
+    why = serializers.CharField()
+
+
+class DependencyWriteSerializer(serializers.Serializer):
+    depends_on = serializers.IntegerField()
+    need_by = serializers.DateField()
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RiskSerializer(serializers.ModelSerializer):
+    owner = UserSerializer(read_only=True)
+    score = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Risk
+        fields = ["id", "description", "probability", "impact", "score", "owner", "mitigation",
+                  "status"]
+
+
+class RiskWriteSerializer(serializers.Serializer):
+    description = serializers.CharField()
+    probability = serializers.IntegerField(min_value=1, max_value=5)
+    impact = serializers.IntegerField(min_value=1, max_value=5)
+    owner = serializers.IntegerField()
+    mitigation = serializers.CharField(required=False, allow_blank=True, default="")
+    status = serializers.ChoiceField(choices=RiskStatus.choices, default=RiskStatus.OPEN)

@@ -15,6 +15,8 @@ from .. import permissions as perms
 from .. import selectors, services
 from ..models import ImpactLine, Milestone, Stage
 from .serializers import (
+    DependencySerializer,
+    DependencyWriteSerializer,
     ImpactLineSerializer,
     ImpactLineWriteSerializer,
     InitiativeSerializer,
@@ -22,6 +24,8 @@ from .serializers import (
     MilestoneSerializer,
     MilestoneWriteSerializer,
     ProgramSerializer,
+    RiskSerializer,
+    RiskWriteSerializer,
     StatusUpdateSerializer,
     StatusUpdateWriteSerializer,
     ValuesWriteSerializer,
@@ -266,3 +270,87 @@ class StatusUpdateListView(InitiativeScoped):
                                                initiative_id=initiative.pk,
                                                **data.validated_data)
         return Response(StatusUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
+
+
+class DependencyListView(InitiativeScoped):
+    predicates = {"GET": perms.can_view_initiatives, "POST": perms.can_view_initiatives}
+    serializer_class = DependencySerializer
+
+    @extend_schema(responses=DependencySerializer(many=True))
+    def get(self, request, org_slug, initiative_id):
+        initiative = self.get_initiative()
+        return Response(DependencySerializer(selectors.dependencies_of(initiative=initiative),
+                                             many=True).data)
+
+    @extend_schema(request=DependencyWriteSerializer, responses={201: DependencySerializer})
+    def post(self, request, org_slug, initiative_id):
+        initiative = self.get_initiative()
+        self.require_editor(initiative)
+        data = DependencyWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = services.dependency_add(membership=self.membership,
+                                          initiative_id=initiative.pk, **data.validated_data)
+        view = next(v for v in selectors.dependencies_of(initiative=initiative)
+                    if v.dependency.pk == created.pk)
+        return Response(DependencySerializer(view).data, status=status.HTTP_201_CREATED)
+
+
+class DependencyDetailView(OrgAPIView):
+    predicates = {"DELETE": perms.can_view_initiatives}
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org_slug, dependency_id):
+        from ..models import Dependency
+
+        dependency = Dependency.objects.filter(organization=self.organization,
+                                               pk=dependency_id).select_related(
+            "initiative").first()
+        if dependency is None:
+            raise exceptions.NotFound()
+        if not perms.can_edit_initiative(membership=self.membership,
+                                         initiative=dependency.initiative):
+            raise exceptions.PermissionDenied("Only the owner or an admin can change this.")
+        services.dependency_remove(membership=self.membership, dependency_id=dependency.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RiskListView(InitiativeScoped):
+    predicates = {"GET": perms.can_view_initiatives, "POST": perms.can_view_initiatives}
+    serializer_class = RiskSerializer
+
+    @extend_schema(responses=RiskSerializer(many=True))
+    def get(self, request, org_slug, initiative_id):
+        initiative = self.get_initiative()
+        return Response(RiskSerializer(initiative.risks.select_related("owner"),
+                                       many=True).data)
+
+    @extend_schema(request=RiskWriteSerializer, responses={201: RiskSerializer})
+    def post(self, request, org_slug, initiative_id):
+        initiative = self.get_initiative()
+        self.require_editor(initiative)
+        data = RiskWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        risk = services.risk_add(membership=self.membership, initiative_id=initiative.pk,
+                                 **data.validated_data)
+        return Response(RiskSerializer(risk).data, status=status.HTTP_201_CREATED)
+
+
+class RiskDetailView(OrgAPIView):
+    predicates = {"PATCH": perms.can_view_initiatives}
+    serializer_class = RiskSerializer
+
+    @extend_schema(request=RiskWriteSerializer(partial=True), responses=RiskSerializer)
+    def patch(self, request, org_slug, risk_id):
+        from ..models import Risk
+
+        risk = Risk.objects.filter(organization=self.organization, pk=risk_id).select_related(
+            "initiative").first()
+        if risk is None:
+            raise exceptions.NotFound()
+        if not perms.can_edit_initiative(membership=self.membership, initiative=risk.initiative):
+            raise exceptions.PermissionDenied("Only the owner or an admin can change this.")
+        data = RiskWriteSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = {k: v for k, v in data.validated_data.items() if k in request.data}
+        risk = services.risk_update(membership=self.membership, risk_id=risk.pk, **changes)
+        return Response(RiskSerializer(risk).data)

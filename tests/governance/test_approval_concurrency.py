@@ -137,7 +137,7 @@ def test_deciding_an_already_decided_approval_on_the_page_shows_a_message(world,
     response = client.post(org_url("approval_decide", approval_id=approval.pk), data)
     assert response.status_code == 302
     expected = (org_url("my_reviews") if next_page
-                else org_url("initiative_detail", initiative_id=initiative.pk))
+                else org_url("initiative_detail", initiative_id=initiative.pk) + "#gate")
     assert response["Location"] == expected
     assert flashed(response) == ["This approval was already decided."]
     if next_page:  # the review queue shows it

@@ -143,25 +143,25 @@ def test_format_money_rejects_float_and_nan():
 
 def test_benefit_red():
     assert benefit("1600000", "1200000") == Rag(
-        RED, "forecast EUR 1.20 M is 75 % of plan EUR 1.60 M, below 85 % -> red"
+        RED, "forecast EUR 1.20 M is 75 % of plan EUR 1.60 M, below 85 % → red"
     )
 
 
 def test_benefit_amber():
     assert benefit("1600000", "1440000") == Rag(
-        AMBER, "forecast EUR 1.44 M is 90 % of plan EUR 1.60 M, between 85 % and 95 % -> amber"
+        AMBER, "forecast EUR 1.44 M is 90 % of plan EUR 1.60 M, between 85 % and 95 % → amber"
     )
 
 
 def test_benefit_green():
     assert benefit("1600000", "1520000") == Rag(
-        GREEN, "forecast EUR 1.52 M is 95 % of plan EUR 1.60 M, at or above 95 % -> green"
+        GREEN, "forecast EUR 1.52 M is 95 % of plan EUR 1.60 M, at or above 95 % → green"
     )
 
 
 def test_benefit_above_plan_is_green():
     assert benefit("1000000", "1300000").explanation == (
-        "forecast EUR 1.30 M is 130 % of plan EUR 1.00 M, at or above 95 % -> green"
+        "forecast EUR 1.30 M is 130 % of plan EUR 1.00 M, at or above 95 % → green"
     )
 
 
@@ -190,13 +190,13 @@ def test_benefit_percentage_never_contradicts_the_rule(forecast, shown, colour):
 def test_thresholds_with_decimals_are_shown_as_configured():
     thresholds = Thresholds(green_at=D("0.975"), red_below=D("0.8"))
     assert benefit("1000", "900", thresholds=thresholds).explanation == (
-        "forecast EUR 900 is 90 % of plan EUR 1.0 k, between 80 % and 97.5 % -> amber"
+        "forecast EUR 900 is 90 % of plan EUR 1.0 k, between 80 % and 97.5 % → amber"
     )
 
 
 def test_benefit_negative_forecast_is_red():
     assert benefit("1000000", "-5000").explanation == (
-        "forecast -EUR 5.0 k is -1 % of plan EUR 1.00 M, below 85 % -> red"
+        "forecast -EUR 5.0 k is -1 % of plan EUR 1.00 M, below 85 % → red"
     )
 
 
@@ -204,7 +204,7 @@ def test_cost_over_budget_red():
     assert cost("1000000", "1200000") == Rag(
         RED,
         "forecast cost EUR 1.20 M is 120 % of budget EUR 1.00 M, "
-        "so the budget covers 83 % of it, below 85 % -> red",
+        "so the budget covers 83 % of it, below 85 % → red",
     )
 
 
@@ -212,7 +212,7 @@ def test_cost_over_budget_amber():
     assert cost("1000000", "1100000") == Rag(
         AMBER,
         "forecast cost EUR 1.10 M is 110 % of budget EUR 1.00 M, "
-        "so the budget covers 91 % of it, between 85 % and 95 % -> amber",
+        "so the budget covers 91 % of it, between 85 % and 95 % → amber",
     )
 
 
@@ -220,7 +220,7 @@ def test_cost_slightly_over_budget_green():
     assert cost("1000000", "1020000") == Rag(
         GREEN,
         "forecast cost EUR 1.02 M is 102 % of budget EUR 1.00 M, "
-        "so the budget covers 98 % of it, at or above 95 % -> green",
+        "so the budget covers 98 % of it, at or above 95 % → green",
     )
 
 
@@ -228,12 +228,12 @@ def test_cost_slightly_over_budget_green():
 def test_cost_within_budget_green(forecast):
     rag = cost("1000000", forecast)
     assert rag.colour is GREEN
-    assert rag.explanation.endswith(", within budget -> green")
+    assert rag.explanation.endswith(", within budget → green")
 
 
 def test_cost_within_budget_wording():
     assert cost("1000000", "900000").explanation == (
-        "forecast cost EUR 900.0 k is 90 % of budget EUR 1.00 M, within budget -> green"
+        "forecast cost EUR 900.0 k is 90 % of budget EUR 1.00 M, within budget → green"
     )
 
 
@@ -247,7 +247,7 @@ def test_benefit_actual_worse_than_forecast_drives():
     assert benefit("1200000", "1100000", actual="900000") == Rag(
         RED,
         "actual EUR 900.0 k is 75 % of plan EUR 1.20 M (worse than forecast EUR 1.10 M), "
-        "below 85 % -> red",
+        "below 85 % → red",
     )
 
 
@@ -255,13 +255,13 @@ def test_benefit_forecast_worse_than_actual_drives():
     assert benefit("1200000", "1100000", actual="1200000") == Rag(
         AMBER,
         "forecast EUR 1.10 M is 92 % of plan EUR 1.20 M (worse than actual EUR 1.20 M), "
-        "between 85 % and 95 % -> amber",
+        "between 85 % and 95 % → amber",
     )
 
 
 def test_benefit_actual_equal_to_forecast():
     assert benefit("1000", "1000", actual="1000").explanation == (
-        "forecast EUR 1.0 k is 100 % of plan EUR 1.0 k (actual the same), at or above 95 % -> green"
+        "forecast EUR 1.0 k is 100 % of plan EUR 1.0 k (actual the same), at or above 95 % → green"
     )
 
 
@@ -270,7 +270,7 @@ def test_cost_actual_worse_than_forecast_drives():
         RED,
         "actual cost EUR 1.30 M is 130 % of budget EUR 1.00 M "
         "(worse than forecast cost EUR 1.05 M), so the budget covers 77 % of it, "
-        "below 85 % -> red",
+        "below 85 % → red",
     )
 
 
@@ -279,7 +279,7 @@ def test_cost_forecast_worse_than_actual_drives():
         AMBER,
         "forecast cost EUR 1.10 M is 110 % of budget EUR 1.00 M "
         "(worse than actual cost EUR 400.0 k), so the budget covers 91 % of it, "
-        "between 85 % and 95 % -> amber",
+        "between 85 % and 95 % → amber",
     )
 
 
@@ -330,9 +330,9 @@ def test_combine_sums_each_group_and_takes_the_worse_colour():
     )
     assert rag == Rag(
         AMBER,
-        "benefits: forecast EUR 1.52 M is 95 % of plan EUR 1.60 M, at or above 95 % -> green; "
+        "benefits: forecast EUR 1.52 M is 95 % of plan EUR 1.60 M, at or above 95 % → green; "
         "costs: forecast cost EUR 1.10 M is 110 % of budget EUR 1.00 M, "
-        "so the budget covers 91 % of it, between 85 % and 95 % -> amber",
+        "so the budget covers 91 % of it, between 85 % and 95 % → amber",
     )
 
 
@@ -343,7 +343,7 @@ def test_combine_ignores_grey_unless_everything_is_grey():
     assert rag.colour is GREEN
     assert rag.explanation == (
         "benefits: no plan to compare with; "
-        "costs: forecast cost EUR 700 is 70 % of budget EUR 1.0 k, within budget -> green"
+        "costs: forecast cost EUR 700 is 70 % of budget EUR 1.0 k, within budget → green"
     )
     all_grey = combine_financial(
         [line("0", "0"), line("0", "5", is_cost=True)], thresholds=T, currency="EUR"
@@ -356,7 +356,7 @@ def test_combine_ignores_grey_unless_everything_is_grey():
 def test_combine_only_benefits():
     rag = combine_financial([line("1600000", "1200000")], thresholds=T, currency="EUR")
     assert rag == Rag(
-        RED, "benefits: forecast EUR 1.20 M is 75 % of plan EUR 1.60 M, below 85 % -> red"
+        RED, "benefits: forecast EUR 1.20 M is 75 % of plan EUR 1.60 M, below 85 % → red"
     )
 
 
@@ -374,7 +374,7 @@ def test_combine_uses_actuals_only_when_every_line_has_one():
         [line("1000", "1000", "500"), line("1000", "1000")], thresholds=T, currency="EUR"
     )
     assert partial == Rag(
-        GREEN, "benefits: forecast EUR 2.0 k is 100 % of plan EUR 2.0 k, at or above 95 % -> green"
+        GREEN, "benefits: forecast EUR 2.0 k is 100 % of plan EUR 2.0 k, at or above 95 % → green"
     )
 
 
@@ -465,7 +465,7 @@ def test_schedule_red_names_count_and_oldest():
     assert schedule_rag(ms, today=TODAY) == Rag(
         RED,
         "2 milestones overdue, the oldest 'Vendor contract signed' by 45 days "
-        "(due 2026-09-30), more than 30 days -> red",
+        "(due 2026-09-30), more than 30 days → red",
     )
 
 
@@ -473,7 +473,7 @@ def test_schedule_amber_single():
     ms = [milestone("Pilot live", due=date(2026, 11, 13))]
     assert schedule_rag(ms, today=TODAY) == Rag(
         AMBER,
-        "1 milestone overdue, 'Pilot live' by 1 day (due 2026-11-13), at most 30 days -> amber",
+        "1 milestone overdue, 'Pilot live' by 1 day (due 2026-11-13), at most 30 days → amber",
     )
 
 
@@ -488,13 +488,13 @@ def test_schedule_grace_period():
     ms = [milestone("Pilot live", due=TODAY - timedelta(days=3))]
     assert schedule_rag(ms, today=TODAY, amber_after_days=5, red_after_days=20) == Rag(
         GREEN,
-        "1 milestone overdue, 'Pilot live' by 3 days (due 2026-11-11), at most 5 days -> green",
+        "1 milestone overdue, 'Pilot live' by 3 days (due 2026-11-11), at most 5 days → green",
     )
     ms = [milestone("Pilot live", due=TODAY - timedelta(days=6))]
     assert schedule_rag(ms, today=TODAY, amber_after_days=5, red_after_days=20) == Rag(
         AMBER,
         "1 milestone overdue, 'Pilot live' by 6 days (due 2026-11-08), "
-        "more than 5 days and at most 20 days -> amber",
+        "more than 5 days and at most 20 days → amber",
     )
 
 
@@ -705,7 +705,7 @@ def test_shown_percentage_agrees_with_the_colour(planned, forecast, t):
     shown = D(re.search(r" is (-?[\d.]+) % of plan", rag.explanation).group(1)) / 100
     expected = GREEN if shown >= t.green_at else AMBER if shown >= t.red_below else RED
     assert rag.colour is expected
-    assert rag.explanation.endswith(f"-> {rag.colour}")
+    assert rag.explanation.endswith(f"→ {rag.colour}")
 
 
 @PROPERTY

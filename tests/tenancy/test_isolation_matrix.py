@@ -16,17 +16,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django_scopes import scopes_disabled
 from drf_spectacular.generators import SchemaGenerator
 
 from cat4.tenancy.models import Role
 from governance import services as hold_services
-from governance.models import Approval, GateCriterion, GateSubmission
-from initiatives.models import BusinessUnit, Initiative, MonthlyValue
+from governance.models import Approval, Evidence, GateCriterion, GateSubmission
+from initiatives.models import BusinessUnit, Dependency, Initiative, MonthlyValue, Risk
 from tests.conftest import ORG_A_MARKER, World, api_client_for, client_for
 from tests.factories import (
     ImpactLineFactory,
+    InitiativeFactory,
     InvitationFactory,
     MembershipFactory,
     MilestoneFactory,
@@ -129,6 +132,46 @@ def _business_unit(world: World) -> dict:
     return {"kind": "business_unit", "item_id": unit.pk}
 
 
+def _dependency(world: World) -> dict:
+    with scopes_disabled():
+        other = InitiativeFactory(program=world.initiative.program, code="AC-300",
+                                  owner=world.a[Role.OWNER].user)
+        dep = Dependency.objects.create(organization=world.org_a, initiative=world.initiative,
+                                        depends_on=other, need_by=world.initiative.start_date)
+    return {"dependency_id": dep.pk}
+
+
+def _risk(world: World) -> dict:
+    with scopes_disabled():
+        risk = Risk.objects.create(organization=world.org_a, initiative=world.initiative,
+                                   description="Supplier insolvency", probability=2, impact=4,
+                                   owner=world.a[Role.OWNER].user)
+    return {"risk_id": risk.pk}
+
+
+def _other_initiative_json(world: World) -> dict:
+    with scopes_disabled():
+        other = InitiativeFactory(program=world.initiative.program, code="AC-301",
+                                  owner=world.a[Role.OWNER].user)
+    return {"depends_on": other.pk, "need_by": "2026-09-30"}
+
+
+def _pdf(world: World) -> dict:
+    return {"file": SimpleUploadedFile("case.pdf", b"%PDF-1.7 business case",
+                                       content_type="application/pdf")}
+
+
+def _evidence(world: World) -> dict:
+    with scopes_disabled():
+        evidence = Evidence(organization=world.org_a, initiative=world.initiative,
+                            file_name="case.pdf", content_type="application/pdf", size=10,
+                            uploaded_by=world.a[Role.OWNER].user)
+        evidence.file.save("case.pdf", ContentFile(b"%PDF-1.7 x"), save=True)
+    return {"evidence_id": evidence.pk}
+
+
+DECISION = {"date": "2026-11-20", "forum": "Steering committee", "decision": "Go ahead"}
+
 EDITORS = frozenset({Role.ADMIN, Role.OWNER})  # admins and the initiative's owner
 STEERERS = frozenset({Role.ADMIN, Role.EXECUTIVE})  # admins and the initiative's sponsor
 NOT_VIEWER = ALL - {Role.VIEWER}
@@ -179,6 +222,14 @@ PAGE_CASES = [
     Case("inbox", "GET", ALL),
     Case("inbox_mark_read", "POST", ALL),
     Case("decision_log", "GET", ALL),
+    Case("dependency_add", "GET", EDITORS, _initiative),
+    Case("dependency_remove", "POST", EDITORS, _dependency),
+    Case("risk_add", "GET", EDITORS, _initiative),
+    Case("risk_edit", "GET", EDITORS, _risk),
+    Case("decision_log", "POST", STEERERS, data=DECISION),
+    Case("evidence_upload", "POST", ALL - {Role.VIEWER}, _initiative, data=_pdf),
+    Case("evidence_download", "GET", ALL, _evidence),
+    Case("evidence_delete", "POST", EDITORS, _evidence),
     Case("governance_settings", "GET", ADMIN),
     Case("value_settings_save", "POST", ADMIN,
          data={"green_at": "95", "red_below": "85", "actuals_entry": "owner"}),
@@ -231,6 +282,15 @@ API_CASES = [
     Case("api_value_validate", "POST", frozenset({Role.CONTROLLER}), _implemented),
     Case("api_approval_decide", "POST", frozenset({Role.EXECUTIVE}),
          _pending_sponsor_approval, data={"decision": "approved"}),
+    Case("api_dependency_list", "GET", ALL, _initiative),
+    Case("api_dependency_list", "POST", EDITORS, _initiative, data=_other_initiative_json),
+    Case("api_dependency_detail", "DELETE", EDITORS, _dependency),
+    Case("api_risk_list", "GET", ALL, _initiative),
+    Case("api_risk_list", "POST", EDITORS, _initiative,
+         data=lambda world: {"description": "Volumes drop", "probability": 3, "impact": 3,
+                             "owner": world.a[Role.OWNER].user.pk}),
+    Case("api_risk_detail", "PATCH", EDITORS, _risk, data={"status": "mitigated"}),
+    Case("api_decision_list", "POST", STEERERS, data=DECISION),
     Case("api_review_list", "GET", NOT_VIEWER),
     Case("api_notification_list", "GET", ALL),
     Case("api_decision_list", "GET", ALL),
