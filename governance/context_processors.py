@@ -4,7 +4,7 @@ from . import permissions, selectors
 
 
 def governance_counts(request):
-    """Pending reviews and unread notifications for the navigation (two counts)."""
+    """Pending reviews and unread notifications for the navigation (three counts)."""
     membership = getattr(request, "membership", None)
     if membership is None:
         return {}
@@ -14,6 +14,7 @@ def governance_counts(request):
             "can_review": permissions.can_view_reviews(membership=membership),
             "pending_review_count": (
                 selectors.reviews_for(organization=org, user=request.user).count()
+                + selectors.rebaselines_for(organization=org, user=request.user).count()
                 if permissions.can_view_reviews(membership=membership) else 0),
             "unread_count": selectors.unread_count(organization=org, user=request.user),
         }

@@ -235,3 +235,30 @@ class Evidence(TenantModel):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+@audited
+class Rebaseline(TenantModel):
+    """A request to change a frozen plan: the proposed planned values, why, and the
+    controller's decision. Approval writes the values; both stay on record."""
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE,
+                                   related_name="rebaselines")
+    reason = models.TextField()
+    # {"<line id>": {"YYYY-MM": "1250.00" or null}}: the proposed planned cells.
+    values = models.JSONField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=20, choices=Decision.choices, default=Decision.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["initiative"], condition=Q(status="pending"),
+                                    name="governance_one_pending_rebaseline"),
+        ]

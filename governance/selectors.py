@@ -17,6 +17,7 @@ from .models import (
     Evidence,
     GateSubmission,
     Notification,
+    Rebaseline,
     StageEvent,
     SubmissionStatus,
 )
@@ -100,3 +101,43 @@ def evidence_of(*, initiative: Initiative):
     return (Evidence.objects.filter(organization_id=initiative.organization_id,
                                     initiative=initiative)
             .select_related("uploaded_by", "submission"))
+
+
+def rebaselines_for(*, organization: Organization, user: User) -> QuerySet[Rebaseline]:
+    """Re-baselines waiting for ``user`` as the initiative's controller."""
+    return (Rebaseline.objects.filter(organization=organization, status=Decision.PENDING,
+                                      initiative__controller=user)
+            .exclude(initiative__owner=user)
+            .select_related("initiative", "requested_by").order_by("requested_at", "id"))
+
+
+@dataclass
+class RebaselineChange:
+    line: str
+    month: str
+    before: object
+    after: object
+
+
+def pending_rebaseline(*, initiative: Initiative, grids) -> tuple[Rebaseline | None, list]:
+    """The pending re-baseline of an initiative and its cells, current -> proposed."""
+    from datetime import date as date_type
+    from decimal import Decimal
+
+    rebaseline = (Rebaseline.objects.filter(initiative=initiative, status=Decision.PENDING)
+                  .select_related("requested_by").first())
+    if rebaseline is None:
+        return None, []
+    by_line = {str(g.line.pk): g for g in grids}
+    changes = []
+    for line_id, cells in rebaseline.values.items():
+        grid = by_line.get(line_id)
+        if grid is None:
+            continue
+        for month, amount in cells.items():
+            month_date = date_type.fromisoformat(f"{month}-01")
+            changes.append(RebaselineChange(
+                grid.line.description, f"{month_date:%b %Y}",
+                grid.cells.get((month_date, "planned")),
+                None if amount is None else Decimal(amount)))
+    return rebaseline, changes

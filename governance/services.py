@@ -8,6 +8,8 @@ approves a gate of their own initiative, and the controller who validates the
 realised value is not its owner.
 """
 
+from decimal import Decimal
+
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +19,7 @@ from cat4.common.exceptions import ApplicationError, NotFoundError, PermissionDe
 from cat4.tenancy.models import Membership, Organization, Role
 from cat4.tenancy.scoping import acting_in_org
 from initiatives import permissions as initiative_permissions
+from initiatives import services as initiative_services
 from initiatives.models import Initiative, Stage, next_stage
 
 from . import criteria
@@ -32,6 +35,7 @@ from .models import (
     GateCriterion,
     GateSubmission,
     Notification,
+    Rebaseline,
     Rule,
     StageEvent,
     SubmissionStatus,
@@ -538,3 +542,117 @@ def evidence_delete(*, membership: Membership, evidence_id) -> None:
     storage = evidence.file.storage
     evidence.delete()
     transaction.on_commit(lambda: storage.delete(stored))
+
+
+# --- Re-baselining a frozen plan -------------------------------------------------------
+
+
+def _parse_rebaseline(initiative: Initiative, values) -> dict[str, dict[str, str | None]]:
+    """{line id: {month date: raw}} -> the JSON stored on the request, every cell checked."""
+    from initiatives.models import ImpactLine
+
+    lines = {line.pk: line for line in ImpactLine.objects.filter(initiative=initiative)}
+    stored: dict[str, dict[str, str | None]] = {}
+    for line_id, cells in values.items():
+        line = lines.get(int(line_id)) if str(line_id).isdigit() else None
+        if line is None:
+            raise ApplicationError("Choose impact lines of this initiative.", field="values")
+        parsed = initiative_services.parse_values(initiative=initiative, values=cells)
+        stored[str(line.pk)] = {f"{m:%Y-%m}": (None if a is None else str(a))
+                                for m, a in sorted(parsed.items())}
+    if not any(stored.values()):
+        raise ApplicationError("Change at least one planned month.", field="values")
+    return stored
+
+
+@acting_in_org
+@transaction.atomic
+def rebaseline_request(*, membership: Membership, initiative_id, reason: str,
+                       values) -> Rebaseline:
+    """Ask the controller to replace planned values frozen since the Decided gate."""
+    org = membership.organization
+    initiative = _lock(org, initiative_id)
+    if not initiative_permissions.can_edit_initiative(membership=membership,
+                                                      initiative=initiative):
+        raise PermissionDeniedError("Only the owner or an admin asks for a re-baseline.")
+    editable, _why = initiative_permissions.value_kind_editable(initiative=initiative,
+                                                                kind="planned")
+    if editable:
+        raise ConflictError("The plan is not frozen yet: edit the planned values directly.")
+    if initiative_permissions.effective_stage(initiative) in (Stage.CLOSED, Stage.CANCELLED):
+        raise ConflictError("The values of a closed or cancelled initiative are final.")
+    if initiative.controller is None:
+        raise ApplicationError("Name a controller first: the controller decides re-baselines.",
+                               field="controller")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("Say why the plan must change.", field="reason")
+    if Rebaseline.objects.filter(initiative=initiative, status=Decision.PENDING).exists():
+        raise ConflictError("A re-baseline of this initiative is already waiting for the "
+                            "controller.")
+    rebaseline = Rebaseline.objects.create(
+        organization=org, initiative=initiative, reason=reason,
+        values=_parse_rebaseline(initiative, values), requested_by=membership.user)
+    _notify(organization=org, recipients=[initiative.controller], kind="rebaseline_requested",
+            title=f"Re-baseline requested: {initiative.code}", body=reason,
+            url=reverse("my_reviews", kwargs={"org_slug": org.slug}))
+    return rebaseline
+
+
+def can_decide_rebaseline(*, membership: Membership | None, initiative: Initiative) -> bool:
+    return (membership is not None and membership.role == Role.CONTROLLER
+            and initiative.controller_id == membership.user_id
+            and initiative.owner_id != membership.user_id)
+
+
+@acting_in_org
+@transaction.atomic
+def rebaseline_decide(*, membership: Membership, rebaseline_id, decision: str,
+                      comment: str = "") -> Rebaseline:
+    """The initiative's controller approves (the plan changes) or rejects a re-baseline."""
+    from datetime import date as date_type
+
+    from initiatives.models import ImpactLine
+
+    org = membership.organization
+    found = Rebaseline.objects.filter(organization=org, pk=rebaseline_id).first()
+    if found is None:
+        raise NotFoundError("No such re-baseline.")
+    initiative = _lock(org, found.initiative_id)
+    rebaseline = Rebaseline.objects.select_for_update().get(pk=found.pk)
+    if not can_decide_rebaseline(membership=membership, initiative=initiative):
+        raise PermissionDeniedError("Only the initiative's controller decides a re-baseline.")
+    if decision not in (Decision.APPROVED, Decision.REJECTED):
+        raise ApplicationError("Approve or reject.", field="decision")
+    comment = (comment or "").strip()
+    if decision == Decision.REJECTED and not comment:
+        raise ApplicationError("Say why you reject, so the owner can act on it.",
+                               field="comment")
+    if rebaseline.status != Decision.PENDING:
+        raise ConflictError("This re-baseline was already decided.")
+    if decision == Decision.APPROVED:
+        lines = {str(line.pk): line for line in ImpactLine.objects.filter(initiative=initiative)}
+        for line_id, cells in rebaseline.values.items():
+            if line_id not in lines:
+                continue  # the line was removed since; nothing to re-plan
+            parsed = {date_type.fromisoformat(f"{month}-01"):
+                      (None if amount is None else Decimal(amount))
+                      for month, amount in cells.items()}
+            initiative_services.write_values(line=lines[line_id], kind="planned",
+                                             parsed=parsed)
+    rebaseline.status = decision
+    rebaseline.decided_by = membership.user
+    rebaseline.decided_at = timezone.now()
+    rebaseline.comment = comment
+    rebaseline.save(update_fields=["status", "decided_by", "decided_at", "comment"])
+    entry = DecisionLogEntry.objects.create(
+        organization=org, date=timezone.localdate(), forum="Re-baseline",
+        decision=f"Controller {decision} the re-baseline of {initiative.code}: "
+                 f"{rebaseline.reason}" + (f" ({comment})" if comment else ""),
+        recorded_by=membership.user)
+    DecisionLogInitiative.objects.create(organization=org, entry=entry, initiative=initiative)
+    _notify(organization=org, recipients=[rebaseline.requested_by, initiative.owner],
+            kind=f"rebaseline_{decision}",
+            title=f"{initiative.code}: re-baseline {decision}", body=comment,
+            url=_initiative_url(initiative))
+    return rebaseline

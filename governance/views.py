@@ -19,7 +19,7 @@ from initiatives.forms import DateInput, DecisionForm, GateSubmitForm, ReasonFor
 from initiatives.models import Initiative
 
 from . import permissions, selectors, services
-from .models import Approval, Evidence
+from .models import Approval, Evidence, Rebaseline
 
 
 def _back(initiative_id, org_slug):
@@ -140,6 +140,7 @@ def my_reviews(request, org_slug):
     org = request.organization
     return render(request, "governance/reviews.html", {
         "reviews": selectors.reviews_for(organization=org, user=request.user),
+        "rebaselines": selectors.rebaselines_for(organization=org, user=request.user),
         "decided": selectors.decided_by(organization=org, user=request.user),
         "now": timezone.now(),
     })
@@ -267,3 +268,80 @@ def evidence_delete(request, org_slug, evidence_id):
     url = reverse("initiative_detail", kwargs={"org_slug": org_slug,
                                                "initiative_id": evidence.initiative_id})
     return redirect(f"{url}#evidence")
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(initiative_permissions.can_view_initiatives)
+def rebaseline_request(request, org_slug, initiative_id):
+    """The planned-values grid of a frozen plan, to propose new values with a reason.
+    Only the cells that differ from the current plan are sent to the controller."""
+    from initiatives.forms import parse_month_key
+
+    initiative = _initiative_or_404(request, initiative_id)
+    if not initiative_permissions.can_edit_initiative(membership=request.membership,
+                                                      initiative=initiative):
+        raise PermissionDenied("Only the owner or an admin asks for a re-baseline.")
+    months, grids = initiative_selectors.value_grid(initiative=initiative)
+    errors: dict[str, str] = {}
+    submitted: dict[str, str] = {}
+    reason = ""
+    problem = ""
+    status = 200
+    if request.method == "POST":
+        reason = request.POST.get("reason", "")
+        current = {f"v-{g.line.pk}-{m:%Y-%m}": g.cells.get((m, "planned"))
+                   for g in grids for m in months}
+        changed: dict[int, dict] = {}
+        for key, raw in request.POST.items():
+            if not key.startswith("v-"):
+                continue
+            submitted[key] = raw
+            if key not in current:
+                errors[key] = "Not a cell of this grid."
+                continue
+            before = current[key]
+            if raw.strip() == ("" if before is None else f"{before:f}"):
+                continue
+            _v, line_id, month_key = key.split("-", 2)
+            changed.setdefault(int(line_id), {})[parse_month_key(month_key)] = raw
+        if not errors:
+            try:
+                services.rebaseline_request(membership=request.membership,
+                                            initiative_id=initiative.pk, reason=reason,
+                                            values=changed)
+            except ApplicationError as exc:
+                if exc.status_code in (403, 404):
+                    raise
+                problem = exc.message
+            else:
+                messages.success(request, "Re-baseline sent to the controller for approval.")
+                return _back(initiative.pk, org_slug)
+        status = 400
+    return render(request, "governance/rebaseline.html", {
+        "initiative": initiative, "months": months, "grids": grids, "errors": errors,
+        "submitted": submitted, "reason": reason, "problem": problem}, status=status)
+
+
+@require_POST
+@org_view(initiative_permissions.can_view_initiatives)
+def rebaseline_decide(request, org_slug, rebaseline_id):
+    rebaseline = Rebaseline.objects.filter(organization=request.organization,
+                                           pk=rebaseline_id).first()
+    if rebaseline is None:
+        raise Http404("No such re-baseline.")
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.rebaseline_decide(membership=request.membership,
+                                       rebaseline_id=rebaseline.pk, **form.cleaned_data)
+        except ApplicationError as exc:
+            _refused(request, exc)
+        else:
+            messages.success(request, "Re-baseline approved: the plan is updated."
+                             if form.cleaned_data["decision"] == "approved"
+                             else "Re-baseline rejected.")
+    else:
+        messages.error(request, "Choose approve or reject.")
+    if request.POST.get("next") == "reviews":
+        return redirect("my_reviews", org_slug=org_slug)
+    return _back(rebaseline.initiative_id, org_slug)

@@ -32,7 +32,8 @@ SORTS = {
 def initiative_list(*, organization: Organization, stage: str = "", program=None,
                     owner=None, query: str = "", sort: str = "code") -> QuerySet[Initiative]:
     qs = (Initiative.objects.filter(organization=organization)
-          .select_related("program", "owner", "sponsor", "business_unit"))
+          .select_related("program__portfolio", "owner", "sponsor", "controller",
+                          "business_unit", "function"))
     if stage:
         qs = qs.filter(stage=stage)
     if program:

@@ -330,8 +330,14 @@ def _parse_amount(raw, month: date) -> Decimal | None:
     field = f"values.{month:%Y-%m}"
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return None
-    if isinstance(raw, float):
-        raise ApplicationError("Send amounts as decimal strings, not floats.", field=field)
+    if isinstance(raw, (float, int, bool)) and not isinstance(raw, Decimal):
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = str(raw)  # whole numbers are exact; 42 is as good as "42"
+        else:
+            raise ApplicationError("Send amounts as decimal strings, e.g. \"12.50\", "
+                                   "not as numbers.", field=field)
+    if not isinstance(raw, (str, Decimal)):
+        raise ApplicationError("Send amounts as decimal strings.", field=field)
     text = str(raw).strip()
     if "," in text:
         # "1,5" is 1.5 in much of Europe and 15 in the US: refuse rather than guess.
@@ -348,6 +354,42 @@ def _parse_amount(raw, month: date) -> Decimal | None:
     if amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
         raise ApplicationError("Use at most 14 digits and 2 decimal places.", field=field)
     return amount
+
+
+def parse_values(*, initiative: Initiative, values: Mapping[date, object]
+                 ) -> dict[date, Decimal | None]:
+    """Check months (first of the month, inside the initiative's range) and amounts;
+    None means "clear this month". Raises on the first bad cell, naming it."""
+    horizon = set(month_range(initiative.start_date, initiative.target_date))
+    parsed: dict[date, Decimal | None] = {}
+    for month, raw in values.items():
+        if not isinstance(month, date):
+            raise ApplicationError("Months are given as dates.", field="values")
+        if month.day != 1:
+            raise ApplicationError("Months are given as the first day of the month.",
+                                   field=f"values.{month:%Y-%m}")
+        if month not in horizon:
+            raise ApplicationError(
+                f"{month:%b %Y} is outside the initiative's range "
+                f"({initiative.start_date:%b %Y} to {initiative.target_date:%b %Y}).",
+                field=f"values.{month:%Y-%m}")
+        parsed[month] = _parse_amount(raw, month)
+    return parsed
+
+
+def write_values(*, line: ImpactLine, kind: str, parsed: Mapping[date, Decimal | None]
+                 ) -> list[MonthlyValue]:
+    """Write already checked cells. Callers hold the initiative's row lock and have
+    checked permission and stage (monthly_values_set, or an approved re-baseline)."""
+    cleared = [m for m, a in parsed.items() if a is None]
+    MonthlyValue.objects.filter(line=line, kind=kind, month__in=cleared).delete()
+    written = []
+    for month, amount in sorted((m, a) for m, a in parsed.items() if a is not None):
+        value, _ = MonthlyValue.objects.update_or_create(
+            organization=line.organization, line=line, kind=kind,
+            month=month, defaults={"amount": amount})
+        written.append(value)
+    return written
 
 
 @acting_in_org
@@ -372,29 +414,8 @@ def monthly_values_set(*, membership: Membership, line_id, kind: str,
     editable, why = permissions.value_kind_editable(initiative=initiative, kind=kind)
     if not editable:
         raise ApplicationError(why, field="kind", status_code=409)
-    horizon = set(month_range(initiative.start_date, initiative.target_date))
-    parsed: dict[date, Decimal | None] = {}
-    for month, raw in values.items():
-        if not isinstance(month, date):
-            raise ApplicationError("Months are given as dates.", field="values")
-        if month.day != 1:
-            raise ApplicationError("Months are given as the first day of the month.",
-                                   field=f"values.{month:%Y-%m}")
-        if month not in horizon:
-            raise ApplicationError(
-                f"{month:%b %Y} is outside the initiative's range "
-                f"({initiative.start_date:%b %Y} to {initiative.target_date:%b %Y}).",
-                field=f"values.{month:%Y-%m}")
-        parsed[month] = _parse_amount(raw, month)
-
-    cleared = [m for m, a in parsed.items() if a is None]
-    MonthlyValue.objects.filter(line=line, kind=kind, month__in=cleared).delete()
-    written = []
-    for month, amount in sorted((m, a) for m, a in parsed.items() if a is not None):
-        value, _ = MonthlyValue.objects.update_or_create(
-            organization=org, line=line, kind=kind, month=month,
-            defaults={"amount": amount})
-        written.append(value)
+    parsed = parse_values(initiative=initiative, values=values)
+    written = write_values(line=line, kind=kind, parsed=parsed)
     if kind == ValueKind.ACTUAL and initiative.value_validated_at is not None:
         # New actuals void an earlier validation: the controller validates again.
         Initiative.objects.filter(pk=initiative.pk).update(value_validated_at=None,

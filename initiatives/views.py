@@ -71,6 +71,8 @@ def initiative_detail(request, org_slug, initiative_id):
     initiative = _initiative_or_404(request, initiative_id)
     months, grids = selectors.value_grid(initiative=initiative)
     membership = request.membership
+    rebaseline, rebaseline_changes = governance_selectors.pending_rebaseline(
+        initiative=initiative, grids=grids)
     return render(request, "initiatives/detail.html", {
         "initiative": initiative,
         "months": months,
@@ -84,6 +86,12 @@ def initiative_detail(request, org_slug, initiative_id):
         "risks": initiative.risks.select_related("owner"),
         "fiscal": selectors.fiscal_summary(initiative=initiative, grids=grids),
         "evidence": governance_selectors.evidence_of(initiative=initiative),
+        "rebaseline": rebaseline,
+        "rebaseline_changes": rebaseline_changes,
+        "can_decide_rebaseline": governance_services.can_decide_rebaseline(
+            membership=membership, initiative=initiative),
+        "plan_frozen": not permissions.value_kind_editable(initiative=initiative,
+                                                           kind=ValueKind.PLANNED)[0],
         "can_attach": governance_services.can_attach_evidence(membership=membership,
                                                               initiative=initiative),
         "gate": governance_selectors.gate_panel(initiative=initiative, membership=membership),

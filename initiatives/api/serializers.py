@@ -106,8 +106,10 @@ class ImpactLineWriteSerializer(serializers.Serializer):
 
 class ValuesWriteSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ValueKind.choices)
+    # Raw JSON values: the service accepts decimal strings (or null / "" to clear) and
+    # refuses numbers, so a float never becomes money.
     values = serializers.DictField(
-        child=serializers.CharField(allow_blank=True, allow_null=True),
+        child=serializers.JSONField(allow_null=True),
         help_text='Amounts as decimal strings by month, e.g. {"2026-01": "1250.00"}; '
                   'an empty string or null clears the month.')
 

@@ -237,9 +237,9 @@ class LineValuesView(OrgAPIView):
         data.is_valid(raise_exception=True)
         values = {}
         for key, amount in data.validated_data["values"].items():
-            match = MONTH_KEY.match(key)
+            match = MONTH_KEY.fullmatch(key)
             month = None
-            if match and 1 <= int(match.group(2)) <= 12:
+            if match and int(match.group(1)) >= 1 and 1 <= int(match.group(2)) <= 12:
                 month = date(int(match.group(1)), int(match.group(2)), 1)
             if month is None:
                 raise exceptions.ValidationError({f"values.{key}": ["Months look like 2026-03."]})

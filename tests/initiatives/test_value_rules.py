@@ -194,7 +194,7 @@ BAD_CELLS = [
     ("text", MAR, "lots", "“lots” is not an amount."),
     ("nan", MAR, "NaN", "is not an amount"),
     ("infinity", MAR, "Infinity", "is not an amount"),
-    ("float", MAR, 1.5, "Send amounts as decimal strings, not floats."),
+    ("float", MAR, 1.5, "Send amounts as decimal strings, e.g. \"12.50\", not as numbers."),
     ("three decimals", MAR, "10.125", "at most 14 digits and 2 decimal places"),
     ("too large", MAR, "100000000000000", "at most 14 digits and 2 decimal places"),
     ("before the start", dt.date(2025, 12, 1), "1", "outside the initiative's range"),

@@ -24,7 +24,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from cat4.tenancy.models import Role
 from governance import services as hold_services
-from governance.models import Approval, Evidence, GateCriterion, GateSubmission
+from governance.models import Approval, Evidence, GateCriterion, GateSubmission, Rebaseline
 from initiatives.models import BusinessUnit, Dependency, Initiative, MonthlyValue, Risk
 from tests.conftest import ORG_A_MARKER, World, api_client_for, client_for
 from tests.factories import (
@@ -170,6 +170,15 @@ def _evidence(world: World) -> dict:
     return {"evidence_id": evidence.pk}
 
 
+def _rebaseline(world: World) -> dict:
+    with scopes_disabled():
+        line = ImpactLineFactory(initiative=world.initiative)
+        rebaseline = Rebaseline.objects.create(
+            organization=world.org_a, initiative=world.initiative, reason="Volumes fell",
+            values={str(line.pk): {"2026-01": "10.00"}}, requested_by=world.a[Role.OWNER].user)
+    return {"rebaseline_id": rebaseline.pk}
+
+
 DECISION = {"date": "2026-11-20", "forum": "Steering committee", "decision": "Go ahead"}
 
 EDITORS = frozenset({Role.ADMIN, Role.OWNER})  # admins and the initiative's owner
@@ -230,6 +239,9 @@ PAGE_CASES = [
     Case("evidence_upload", "POST", ALL - {Role.VIEWER}, _initiative, data=_pdf),
     Case("evidence_download", "GET", ALL, _evidence),
     Case("evidence_delete", "POST", EDITORS, _evidence),
+    Case("rebaseline_request", "GET", EDITORS, _initiative),
+    Case("rebaseline_decide", "POST", frozenset({Role.CONTROLLER}), _rebaseline,
+         data={"decision": "approved"}),
     Case("governance_settings", "GET", ADMIN),
     Case("value_settings_save", "POST", ADMIN,
          data={"green_at": "95", "red_below": "85", "actuals_entry": "owner"}),
