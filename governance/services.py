@@ -145,9 +145,7 @@ def gate_submit(*, membership: Membership, initiative_id, comment: str = "",
     """Submit an initiative for its next gate. Creates one approval per approver role."""
     org = membership.organization
     initiative = _lock(org, initiative_id)
-    if not initiative_permissions.can_edit_initiative(membership=membership,
-                                                      initiative=initiative):
-        raise PermissionDeniedError("Only the owner or an admin submits an initiative.")
+    initiative_permissions.require_edit(membership=membership, initiative=initiative)
     gate = next_stage(initiative.stage)
     if gate is None:
         raise ConflictError(f"An initiative that is {Stage(initiative.stage).label.lower()} "
@@ -285,9 +283,7 @@ def submission_withdraw(*, membership: Membership, submission_id) -> GateSubmiss
         raise NotFoundError("No such submission.")
     initiative = _lock(org, found.initiative_id)
     submission = GateSubmission.objects.select_for_update().get(pk=found.pk)
-    if not initiative_permissions.can_edit_initiative(membership=membership,
-                                                      initiative=initiative):
-        raise PermissionDeniedError("Only the owner or an admin withdraws a submission.")
+    initiative_permissions.require_edit(membership=membership, initiative=initiative)
     if submission.status != SubmissionStatus.PENDING:
         raise ConflictError("Only a pending submission can be withdrawn.")
     submission.status = SubmissionStatus.WITHDRAWN
@@ -572,9 +568,7 @@ def rebaseline_request(*, membership: Membership, initiative_id, reason: str,
     """Ask the controller to replace planned values frozen since the Decided gate."""
     org = membership.organization
     initiative = _lock(org, initiative_id)
-    if not initiative_permissions.can_edit_initiative(membership=membership,
-                                                      initiative=initiative):
-        raise PermissionDeniedError("Only the owner or an admin asks for a re-baseline.")
+    initiative_permissions.require_edit(membership=membership, initiative=initiative)
     editable, _why = initiative_permissions.value_kind_editable(initiative=initiative,
                                                                 kind="planned")
     if editable:

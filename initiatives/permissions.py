@@ -19,14 +19,32 @@ def is_owner(*, membership: Membership | None, initiative: Initiative) -> bool:
     return membership is not None and initiative.owner_id == membership.user_id
 
 
-def can_edit_initiative(*, membership: Membership | None, initiative: Initiative) -> bool:
-    """Admins, and the initiative's owner, edit its details, milestones and status."""
+def is_editor(*, membership: Membership | None, initiative: Initiative) -> bool:
+    """Admins, and the initiative's owner: the people who keep it current."""
     if membership is None or membership.role == Role.VIEWER:
-        return False
-    if initiative.stage in {Stage.CLOSED, Stage.CANCELLED}:
         return False
     return membership.role == Role.ADMIN or is_owner(membership=membership,
                                                      initiative=initiative)
+
+
+def is_final(initiative: Initiative) -> bool:
+    return initiative.stage in {Stage.CLOSED, Stage.CANCELLED}
+
+
+def can_edit_initiative(*, membership: Membership | None, initiative: Initiative) -> bool:
+    """An editor, while the initiative is neither closed nor cancelled."""
+    return is_editor(membership=membership, initiative=initiative) and not is_final(initiative)
+
+
+def require_edit(*, membership: Membership | None, initiative: Initiative) -> None:
+    """Refuse with the right reason: 403 for who you are, 409 for the initiative's state."""
+    from cat4.common.exceptions import ApplicationError, PermissionDeniedError
+
+    if not is_editor(membership=membership, initiative=initiative):
+        raise PermissionDeniedError("Only the owner or an admin can change this initiative.")
+    if is_final(initiative):
+        raise ApplicationError(f"{initiative.code} is {Stage(initiative.stage).label.lower()}; "
+                               "its record is final.", status_code=409)
 
 
 def effective_stage(initiative: Initiative) -> str:

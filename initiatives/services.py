@@ -214,8 +214,7 @@ def initiative_update(*, membership: Membership, initiative_id, version: int,
         raise ApplicationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
     org = membership.organization
     initiative = _locked_initiative(org, initiative_id)
-    _require(permissions.can_edit_initiative(membership=membership, initiative=initiative),
-             "Only the owner or an admin can edit this initiative.")
+    permissions.require_edit(membership=membership, initiative=initiative)
     if version != initiative.version:
         raise StaleVersionError(
             "Someone else changed this initiative since you opened it. Your changes are not "
@@ -241,8 +240,7 @@ def initiative_update(*, membership: Membership, initiative_id, version: int,
 
 def _editable_initiative(membership: Membership, initiative_id) -> Initiative:
     initiative = _locked_initiative(membership.organization, initiative_id)
-    _require(permissions.can_edit_initiative(membership=membership, initiative=initiative),
-             "Only the owner or an admin can change this initiative.")
+    permissions.require_edit(membership=membership, initiative=initiative)
     return initiative
 
 

@@ -49,7 +49,8 @@ class InitiativeScoped(OrgAPIView):
         return initiative
 
     def require_editor(self, initiative):
-        if not perms.can_edit_initiative(membership=self.membership, initiative=initiative):
+        # 403 for who the caller is; the service answers 409 for a closed initiative.
+        if not perms.is_editor(membership=self.membership, initiative=initiative):
             raise exceptions.PermissionDenied("Only the owner or an admin can change this.")
 
 
@@ -181,8 +182,7 @@ class MilestoneDetailView(OrgAPIView):
             "initiative").first()
         if milestone is None:
             raise exceptions.NotFound()
-        if not perms.can_edit_initiative(membership=self.membership,
-                                         initiative=milestone.initiative):
+        if not perms.is_editor(membership=self.membership, initiative=milestone.initiative):
             raise exceptions.PermissionDenied("Only the owner or an admin can change this.")
         return milestone
 
@@ -307,8 +307,7 @@ class DependencyDetailView(OrgAPIView):
             "initiative").first()
         if dependency is None:
             raise exceptions.NotFound()
-        if not perms.can_edit_initiative(membership=self.membership,
-                                         initiative=dependency.initiative):
+        if not perms.is_editor(membership=self.membership, initiative=dependency.initiative):
             raise exceptions.PermissionDenied("Only the owner or an admin can change this.")
         services.dependency_remove(membership=self.membership, dependency_id=dependency.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -347,7 +346,7 @@ class RiskDetailView(OrgAPIView):
             "initiative").first()
         if risk is None:
             raise exceptions.NotFound()
-        if not perms.can_edit_initiative(membership=self.membership, initiative=risk.initiative):
+        if not perms.is_editor(membership=self.membership, initiative=risk.initiative):
             raise exceptions.PermissionDenied("Only the owner or an admin can change this.")
         data = RiskWriteSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)

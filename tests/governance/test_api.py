@@ -127,7 +127,7 @@ def test_gate_submit_by_someone_who_does_not_edit_the_initiative_is_403(world, r
     response = api(world, role).post(url(world.initiative, "gate"), {}, format="json")
     assert response.status_code == 403
     assert response.json() == {
-        "detail": "Only the owner or an admin submits an initiative."}
+        "detail": "Only the owner or an admin can change this initiative."}
     assert state(world.initiative) == before
 
 

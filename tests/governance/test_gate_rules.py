@@ -7,7 +7,7 @@ import re
 import pytest
 from django_scopes import scopes_disabled
 
-from cat4.common.exceptions import ApplicationError, PermissionDeniedError
+from cat4.common.exceptions import ApplicationError
 from cat4.tenancy.models import Role
 from governance import services
 from governance.models import GateCriterion, GateSubmission, StageEvent
@@ -166,8 +166,10 @@ def test_closed_needs_the_controllers_validation(world, initiative):
 
 def test_a_closed_initiative_cannot_be_submitted(world, initiative):
     drive_to(world, initiative, Stage.CLOSED)
-    with pytest.raises(PermissionDeniedError):  # closed: nobody edits it any more
+    with pytest.raises(ApplicationError) as exc:  # closed: a state conflict, not a role issue
         submit(world, initiative)
+    assert exc.value.status_code == 409
+    assert "is closed; its record is final" in exc.value.message
 
 
 def test_an_initiative_on_hold_has_no_next_gate(world, initiative):

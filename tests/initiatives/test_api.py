@@ -770,3 +770,20 @@ def test_list_query_count_does_not_grow_with_initiatives(world,
     assert body["count"] == 25 and len(body["results"]) == 25
     assert {r["controller"]["email"] for r in body["results"]} == {"controller@acme.test"}
     assert {r["function"] for r in body["results"]} == {"Procurement"}
+
+
+def test_changing_a_closed_initiative_is_a_conflict_not_a_role_problem(world):
+    drive_to(world, world.initiative, Stage.CLOSED)
+    owner = api_client_for(world.a[Role.OWNER].user)
+    base = f"/api/v1/o/acme/initiatives/{world.initiative.pk}"
+    etag = owner.get(f"{base}/")["ETag"]
+    response = owner.patch(f"{base}/", {"title": "Late edit"}, format="json",
+                           HTTP_IF_MATCH=etag)
+    assert response.status_code == 409
+    assert "is closed; its record is final" in response.json()["detail"]
+    response = owner.post(f"{base}/milestones/", {"title": "x", "due_date": "2026-03-01"},
+                          format="json")
+    assert response.status_code == 409
+    viewer = api_client_for(world.a[Role.VIEWER].user)
+    assert viewer.patch(f"{base}/", {"title": "x"}, format="json",
+                        HTTP_IF_MATCH=etag).status_code == 403
