@@ -132,7 +132,47 @@ def seed_portfolio(org: Organization, *, today: date | None = None) -> int:
         _one_initiative(org, rng, today, index, title, final, programs=programs, units=units,
                         functions=functions, objectives=objectives, admin=admin, owner=owner,
                         sponsor=sponsor, controller=controller)
+    _links_and_risks(org, rng, owner=owner, controller=controller)
     return len(STAGE_PLAN)
+
+
+RISKS = [
+    ("Key supplier may not accept the new terms", 3, 4, "Second-source negotiation started"),
+    ("Works council approval could delay the roll-out", 2, 3, "Early briefing scheduled"),
+    ("Volumes drop below the business-case baseline", 3, 3, "Monthly volume tracking"),
+    ("IT release slot not confirmed", 2, 2, ""),
+]
+
+
+def _links_and_risks(org, rng, *, owner, controller):
+    """Dependencies (some slipping), risks, and one re-baseline waiting for the controller."""
+    active = list(Initiative.objects.filter(
+        organization=org, stage__in=["identified", "detailed", "decided", "implemented"])
+        .order_by("code"))
+    for index in range(0, min(len(active) - 1, 12), 2):
+        needs, supplier = active[index], active[index + 1]
+        # Half of them need the supplier before its target date: flagged as late.
+        slip = rng.choice([-60, 45])
+        initiative_services.dependency_add(
+            membership=owner, initiative_id=needs.pk, depends_on=supplier.pk,
+            need_by=supplier.target_date - timedelta(days=slip),
+            note=f"Needs {supplier.title.lower()} in place")
+    for initiative in active[::3]:
+        description, probability, impact, mitigation = rng.choice(RISKS)
+        initiative_services.risk_add(
+            membership=owner, initiative_id=initiative.pk, description=description,
+            probability=probability, impact=impact, owner=owner.user, mitigation=mitigation)
+    decided = next((i for i in active if i.stage == "decided"), None)
+    if decided is not None:
+        line = decided.impact_lines.first()
+        planned = dict(line.values.filter(kind="planned").values_list("month", "amount"))
+        later = sorted(planned)[-3:]
+        services.rebaseline_request(
+            membership=owner, initiative_id=decided.pk,
+            reason="Go-live moved by a quarter after the supplier's delay; the last months "
+                   "of savings shift accordingly.",
+            values={line.pk: {m: str((planned[m] * Decimal("0.8")).quantize(Decimal("0.01")))
+                              for m in later}})
 
 
 def _one_initiative(org, rng, today, index, title, final, *, programs, units, functions,

@@ -8,8 +8,9 @@ import pytest
 from django.core.management import call_command
 from django_scopes import scopes_disabled
 
-from governance.models import Approval, DecisionLogEntry, StageEvent
-from initiatives.models import Initiative, MonthlyValue
+from governance.models import Approval, DecisionLogEntry, Rebaseline, StageEvent
+from initiatives import selectors
+from initiatives.models import Initiative, MonthlyValue, Risk
 
 pytestmark = pytest.mark.django_db
 
@@ -43,3 +44,9 @@ def test_seed_demo_builds_believable_portfolios_once():
                                                kind="actual").exists()
             assert not MonthlyValue.objects.filter(line__initiative__stage="identified",
                                                    kind="forecast").exists()
+            # Dependencies (some late), risks, and a re-baseline for the controller.
+            late = [d for i in initiatives for d in selectors.dependencies_of(initiative=i)
+                    if d.late and d.direction == "needs"]
+            assert late
+            assert Risk.objects.filter(organization__slug=slug).exists()
+            assert Rebaseline.objects.filter(organization__slug=slug, status="pending").exists()
