@@ -171,25 +171,68 @@ def initiative_edit(request, org_slug, initiative_id):
                   status=409 if stale else (400 if form.errors else 200))
 
 
-@require_http_methods(["GET", "POST"])
-@org_view(permissions.can_view_initiatives)
-def milestone_add(request, org_slug, initiative_id):
-    initiative = _initiative_or_404(request, initiative_id)
-    _require(permissions.can_edit_initiative(membership=request.membership,
-                                             initiative=initiative))
-    form = MilestoneForm(request.POST or None)
+def _form_page(request, *, initiative, form, save, success: str, title: str, submit: str):
+    """The shared flow of a small form on an initiative: on a valid POST call ``save``
+    (a service call taking the cleaned data), redirect to the initiative with a
+    message; otherwise show the form with its errors (400)."""
     if request.method == "POST" and form.is_valid():
         try:
-            services.milestone_create(membership=request.membership,
-                                      initiative_id=initiative.pk, **form.cleaned_data)
+            save(form.cleaned_data)
         except ApplicationError as exc:
             add_form_error(form, exc)
         else:
-            messages.success(request, "Milestone added.")
-            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
+            messages.success(request, success)
+            return redirect("initiative_detail", org_slug=request.organization.slug,
+                            initiative_id=initiative.pk)
     return render(request, "initiatives/simple_form.html", {
-        "form": form, "initiative": initiative, "title": "Add a milestone",
-        "submit": "Add milestone"}, status=400 if form.errors else 200)
+        "form": form, "initiative": initiative, "title": title, "submit": submit},
+        status=400 if form.errors else 200)
+
+
+def _editable_or_403(request, initiative_id):
+    initiative = _initiative_or_404(request, initiative_id)
+    _require(permissions.can_edit_initiative(membership=request.membership,
+                                             initiative=initiative))
+    return initiative
+
+
+def _add_view(form_class, service, *, success: str, title: str, submit: str,
+              form_kwargs=lambda request, initiative: {}, initial=lambda request: {}):
+    """A page that adds one thing (milestone, line, update, dependency, risk) to an
+    initiative through ``service``."""
+
+    @require_http_methods(["GET", "POST"])
+    @org_view(permissions.can_view_initiatives)
+    def view(request, org_slug, initiative_id):
+        initiative = _editable_or_403(request, initiative_id)
+        form = form_class(request.POST or None, initial=initial(request),
+                          **form_kwargs(request, initiative))
+        return _form_page(
+            request, initiative=initiative, form=form, success=success, title=title,
+            submit=submit,
+            save=lambda data: service(membership=request.membership,
+                                      initiative_id=initiative.pk, **data))
+
+    return view
+
+
+milestone_add = _add_view(MilestoneForm, services.milestone_create, success="Milestone added.",
+                          title="Add a milestone", submit="Add milestone")
+impact_line_add = _add_view(ImpactLineForm, services.impact_line_create,
+                            success="Impact line added.", title="Add an impact line",
+                            submit="Add line")
+status_update_add = _add_view(StatusUpdateForm, services.status_update_create,
+                              success="Status update posted.", title="Post a status update",
+                              submit="Post update")
+dependency_add = _add_view(
+    DependencyForm, services.dependency_add, success="Dependency added.",
+    title="Add a dependency", submit="Add dependency",
+    form_kwargs=lambda request, initiative: {"organization": request.organization,
+                                             "initiative": initiative})
+risk_add = _add_view(
+    RiskForm, services.risk_add, success="Risk added.", title="Add a risk", submit="Add risk",
+    form_kwargs=lambda request, initiative: {"organization": request.organization},
+    initial=lambda request: {"owner": request.user.pk})
 
 
 @require_http_methods(["GET", "POST"])
@@ -199,44 +242,14 @@ def milestone_edit(request, org_slug, milestone_id):
                                          pk=milestone_id).select_related("initiative").first()
     if milestone is None:
         raise Http404("No such milestone.")
-    initiative = milestone.initiative
-    _require(permissions.can_edit_initiative(membership=request.membership,
-                                             initiative=initiative))
+    initiative = _editable_or_403(request, milestone.initiative_id)
     initial = {f: getattr(milestone, f) for f in MilestoneForm.base_fields}
-    form = MilestoneForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.milestone_update(membership=request.membership, milestone_id=milestone.pk,
-                                      **form.cleaned_data)
-        except ApplicationError as exc:
-            add_form_error(form, exc)
-        else:
-            messages.success(request, "Milestone saved.")
-            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
-    return render(request, "initiatives/simple_form.html", {
-        "form": form, "initiative": initiative, "title": f"Milestone: {milestone.title}",
-        "submit": "Save milestone"}, status=400 if form.errors else 200)
-
-
-@require_http_methods(["GET", "POST"])
-@org_view(permissions.can_view_initiatives)
-def impact_line_add(request, org_slug, initiative_id):
-    initiative = _initiative_or_404(request, initiative_id)
-    _require(permissions.can_edit_initiative(membership=request.membership,
-                                             initiative=initiative))
-    form = ImpactLineForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.impact_line_create(membership=request.membership,
-                                        initiative_id=initiative.pk, **form.cleaned_data)
-        except ApplicationError as exc:
-            add_form_error(form, exc)
-        else:
-            messages.success(request, "Impact line added.")
-            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
-    return render(request, "initiatives/simple_form.html", {
-        "form": form, "initiative": initiative, "title": "Add an impact line",
-        "submit": "Add line"}, status=400 if form.errors else 200)
+    return _form_page(
+        request, initiative=initiative, form=MilestoneForm(request.POST or None, initial=initial),
+        success="Milestone saved.", title=f"Milestone: {milestone.title}",
+        submit="Save milestone",
+        save=lambda data: services.milestone_update(membership=request.membership,
+                                                    milestone_id=milestone.pk, **data))
 
 
 @require_http_methods(["GET", "POST"])
@@ -299,27 +312,6 @@ def values_edit(request, org_slug, initiative_id, kind):
     }, status=status)
 
 
-@require_http_methods(["GET", "POST"])
-@org_view(permissions.can_view_initiatives)
-def status_update_add(request, org_slug, initiative_id):
-    initiative = _initiative_or_404(request, initiative_id)
-    _require(permissions.can_edit_initiative(membership=request.membership,
-                                             initiative=initiative))
-    form = StatusUpdateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.status_update_create(membership=request.membership,
-                                          initiative_id=initiative.pk, **form.cleaned_data)
-        except ApplicationError as exc:
-            add_form_error(form, exc)
-        else:
-            messages.success(request, "Status update posted.")
-            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
-    return render(request, "initiatives/simple_form.html", {
-        "form": form, "initiative": initiative, "title": "Post a status update",
-        "submit": "Post update"}, status=400 if form.errors else 200)
-
-
 @require_POST
 @org_view(permissions.can_view_initiatives)
 def milestone_delete(request, org_slug, milestone_id):
@@ -330,28 +322,6 @@ def milestone_delete(request, org_slug, milestone_id):
     services.milestone_delete(membership=request.membership, milestone_id=milestone.pk)
     messages.success(request, "Milestone deleted.")
     return redirect("initiative_detail", org_slug=org_slug, initiative_id=milestone.initiative_id)
-
-
-@require_http_methods(["GET", "POST"])
-@org_view(permissions.can_view_initiatives)
-def dependency_add(request, org_slug, initiative_id):
-    initiative = _initiative_or_404(request, initiative_id)
-    _require(permissions.can_edit_initiative(membership=request.membership,
-                                             initiative=initiative))
-    form = DependencyForm(request.POST or None, organization=request.organization,
-                          initiative=initiative)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.dependency_add(membership=request.membership, initiative_id=initiative.pk,
-                                    **form.cleaned_data)
-        except ApplicationError as exc:
-            add_form_error(form, exc)
-        else:
-            messages.success(request, "Dependency added.")
-            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
-    return render(request, "initiatives/simple_form.html", {
-        "form": form, "initiative": initiative, "title": "Add a dependency",
-        "submit": "Add dependency"}, status=400 if form.errors else 200)
 
 
 @require_POST
@@ -369,49 +339,17 @@ def dependency_remove(request, org_slug, dependency_id):
 
 @require_http_methods(["GET", "POST"])
 @org_view(permissions.can_view_initiatives)
-def risk_add(request, org_slug, initiative_id):
-    initiative = _initiative_or_404(request, initiative_id)
-    _require(permissions.can_edit_initiative(membership=request.membership,
-                                             initiative=initiative))
-    form = RiskForm(request.POST or None, organization=request.organization,
-                    initial={"owner": request.user.pk})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.risk_add(membership=request.membership, initiative_id=initiative.pk,
-                              **form.cleaned_data)
-        except ApplicationError as exc:
-            add_form_error(form, exc)
-        else:
-            messages.success(request, "Risk added.")
-            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
-    return render(request, "initiatives/simple_form.html", {
-        "form": form, "initiative": initiative, "title": "Add a risk",
-        "submit": "Add risk"}, status=400 if form.errors else 200)
-
-
-@require_http_methods(["GET", "POST"])
-@org_view(permissions.can_view_initiatives)
 def risk_edit(request, org_slug, risk_id):
-    risk = Risk.objects.filter(organization=request.organization,
-                               pk=risk_id).select_related("initiative").first()
+    risk = Risk.objects.filter(organization=request.organization, pk=risk_id).first()
     if risk is None:
         raise Http404("No such risk.")
-    initiative = risk.initiative
-    _require(permissions.can_edit_initiative(membership=request.membership,
-                                             initiative=initiative))
+    initiative = _editable_or_403(request, risk.initiative_id)
     initial = {f: getattr(risk, f) for f in
                ("description", "probability", "impact", "mitigation", "status")}
     initial["owner"] = risk.owner_id
     form = RiskForm(request.POST or None, organization=request.organization, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.risk_update(membership=request.membership, risk_id=risk.pk,
-                                 **form.cleaned_data)
-        except ApplicationError as exc:
-            add_form_error(form, exc)
-        else:
-            messages.success(request, "Risk saved.")
-            return redirect("initiative_detail", org_slug=org_slug, initiative_id=initiative.pk)
-    return render(request, "initiatives/simple_form.html", {
-        "form": form, "initiative": initiative, "title": "Risk",
-        "submit": "Save risk"}, status=400 if form.errors else 200)
+    return _form_page(
+        request, initiative=initiative, form=form, success="Risk saved.", title="Risk",
+        submit="Save risk",
+        save=lambda data: services.risk_update(membership=request.membership,
+                                               risk_id=risk.pk, **data))
