@@ -1,0 +1,307 @@
+"""Every write to KPIs. Changes that affect a KPI's variance mark it dirty in the
+same transaction, so the frequent recompute job picks it up."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from cat4.common.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
+from cat4.tenancy.models import Membership, Organization, Role, User
+from cat4.tenancy.scoping import acting_in_org
+from initiatives.models import Initiative, StrategicObjective
+
+from . import permissions
+from .calculations import period_start
+from .models import Direction, Frequency, Kpi, KpiLink, KpiReading
+
+MAX_VALUE = Decimal("99999999999999.9999")
+
+
+def mark_dirty(kpi_ids) -> int:
+    """Queue KPIs for the recompute job; the oldest dirt keeps its time."""
+    return Kpi.objects.filter(pk__in=list(kpi_ids)).update(
+        needs_recompute=True, dirty_since=Coalesce(F("dirty_since"), timezone.now()))
+
+
+def _decimal(raw, *, field: str) -> Decimal:
+    if isinstance(raw, (bool, float)):
+        raise ApplicationError("Give the number as text, e.g. 41.5.", field=field)
+    try:
+        value = Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise ApplicationError(f"“{raw}” is not a number.", field=field) from exc
+    if not value.is_finite() or abs(value) > MAX_VALUE:
+        raise ApplicationError("Use at most 14 digits before and 4 after the point.",
+                               field=field)
+    if value != value.quantize(Decimal("0.0001")):
+        raise ApplicationError("Use at most 4 decimal places.", field=field)
+    return value
+
+
+def _member(org: Organization, user, *, field: str) -> User:
+    user_id = getattr(user, "pk", user)
+    membership = (Membership.objects.filter(organization=org, user_id=user_id)
+                  .select_related("user").first())
+    if membership is None or membership.role == Role.VIEWER:
+        raise ApplicationError("Choose a member of this organisation (not a viewer).",
+                               field=field)
+    return membership.user
+
+
+def _clean(org: Organization, values: dict) -> dict:
+    cleaned = {}
+    if "name" in values:
+        name = (values["name"] or "").strip()
+        if not name:
+            raise ApplicationError("Name the KPI.", field="name")
+        cleaned["name"] = name
+    if "description" in values:
+        cleaned["description"] = values["description"] or ""
+    if "unit" in values:
+        unit = (values["unit"] or "").strip()
+        if not unit:
+            raise ApplicationError("Give the unit, e.g. %, days or EUR.", field="unit")
+        cleaned["unit"] = unit
+    if "direction" in values:
+        if values["direction"] not in Direction.values:
+            raise ApplicationError("Choose whether higher or lower is better.",
+                                   field="direction")
+        cleaned["direction"] = values["direction"]
+    if "frequency" in values:
+        if values["frequency"] not in Frequency.values:
+            raise ApplicationError("Choose weekly, monthly or quarterly.", field="frequency")
+        cleaned["frequency"] = values["frequency"]
+    for field in ("baseline", "target"):
+        if field in values:
+            cleaned[field] = _decimal(values[field], field=field)
+    for field in ("baseline_date", "target_date"):
+        if field in values:
+            if not isinstance(values[field], date):
+                raise ApplicationError("Enter a date.", field=field)
+            cleaned[field] = values[field]
+    if "owner" in values:
+        cleaned["owner"] = _member(org, values["owner"], field="owner")
+    for field in ("green_at", "red_below"):
+        if field in values:
+            raw = values[field]
+            if raw in (None, ""):
+                cleaned[field] = None
+            else:
+                share = _decimal(raw, field=field)
+                if not Decimal("0") < share <= Decimal("1"):
+                    raise ApplicationError("Give a share above 0 and at most 1 (e.g. 0.95).",
+                                           field=field)
+                cleaned[field] = share
+    return cleaned
+
+
+def _check(kpi: Kpi) -> None:
+    if kpi.target_date <= kpi.baseline_date:
+        raise ApplicationError("The target date must be after the baseline date.",
+                               field="target_date")
+    if (kpi.green_at is None) != (kpi.red_below is None):
+        raise ApplicationError("Give both thresholds, or neither to use the organisation's.",
+                               field="red_below")
+    if kpi.green_at is not None and kpi.red_below > kpi.green_at:
+        raise ApplicationError("Red must start below where green starts.", field="red_below")
+
+
+def _save(kpi: Kpi) -> None:
+    try:
+        with transaction.atomic():
+            kpi.save()
+    except IntegrityError as exc:
+        if "kpis_kpi_unique_name" in str(exc):
+            raise ApplicationError(f"A KPI named “{kpi.name}” already exists.",
+                                   field="name") from exc
+        raise
+
+
+@acting_in_org
+@transaction.atomic
+def kpi_create(*, membership: Membership, name: str, unit: str, direction: str, baseline,
+               baseline_date: date, target, target_date: date, owner,
+               frequency: str = Frequency.MONTHLY, description: str = "", green_at=None,
+               red_below=None) -> Kpi:
+    if not permissions.can_manage_kpis(membership=membership):
+        raise PermissionDeniedError("Only admins and executives define KPIs.")
+    org = membership.organization
+    kpi = Kpi(organization=org, needs_recompute=True, dirty_since=timezone.now(),
+              **_clean(org, {
+                  "name": name, "unit": unit, "direction": direction, "baseline": baseline,
+                  "baseline_date": baseline_date, "target": target, "target_date": target_date,
+                  "owner": owner, "frequency": frequency, "description": description,
+                  "green_at": green_at, "red_below": red_below}))
+    _check(kpi)
+    _save(kpi)
+    return kpi
+
+
+@acting_in_org
+@transaction.atomic
+def kpi_update(*, membership: Membership, kpi_id, **changes) -> Kpi:
+    if not permissions.can_manage_kpis(membership=membership):
+        raise PermissionDeniedError("Only admins and executives change KPI definitions.")
+    kpi = Kpi.objects.select_for_update().filter(organization=membership.organization,
+                                                 pk=kpi_id).first()
+    if kpi is None:
+        raise NotFoundError("No such KPI.")
+    allowed = {"name", "description", "unit", "direction", "baseline", "baseline_date",
+               "target", "target_date", "frequency", "owner", "green_at", "red_below"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ApplicationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    for field, value in _clean(membership.organization, changes).items():
+        setattr(kpi, field, value)
+    _check(kpi)
+    _save(kpi)
+    mark_dirty([kpi.pk])
+    return kpi
+
+
+@acting_in_org
+@transaction.atomic
+def kpi_link(*, membership: Membership, kpi_id, initiative=None, objective=None,
+             weight="1") -> KpiLink:
+    """Link a KPI to an initiative or a strategic objective of the same organisation."""
+    if not permissions.can_manage_kpis(membership=membership):
+        raise PermissionDeniedError("Only admins and executives link KPIs.")
+    org = membership.organization
+    kpi = Kpi.objects.filter(organization=org, pk=kpi_id).first()
+    if kpi is None:
+        raise NotFoundError("No such KPI.")
+    if (initiative is None) == (objective is None):
+        raise ApplicationError("Link to one initiative or one objective.", field="initiative")
+    weight = _decimal(weight, field="weight")
+    if weight <= 0:
+        raise ApplicationError("The weight must be above 0.", field="weight")
+    target = {}
+    if initiative is not None:
+        found = Initiative.objects.filter(organization=org,
+                                          pk=getattr(initiative, "pk", initiative)).first()
+        if found is None:
+            raise ApplicationError("Choose an initiative of this organisation.",
+                                   field="initiative")
+        target["initiative"] = found
+    else:
+        found = StrategicObjective.objects.filter(organization=org,
+                                                  pk=getattr(objective, "pk", objective)).first()
+        if found is None:
+            raise ApplicationError("Choose an objective of this organisation.",
+                                   field="objective")
+        target["objective"] = found
+    link, _ = KpiLink.objects.update_or_create(organization=org, kpi=kpi, **target,
+                                               defaults={"weight": weight})
+    return link
+
+
+def _check_period(kpi: Kpi, period) -> date:
+    if not isinstance(period, date):
+        raise ApplicationError("Enter the period as a date.", field="period")
+    if period_start(period, kpi.frequency) != period:
+        expected = period_start(period, kpi.frequency)
+        raise ApplicationError(
+            f"{kpi.get_frequency_display()} periods start on {expected:%Y-%m-%d}, not "
+            f"{period:%Y-%m-%d}.", field="period")
+    if period > timezone.localdate():
+        raise ApplicationError("That period has not started yet.", field="period")
+    return period
+
+
+@acting_in_org
+@transaction.atomic
+def reading_record(*, membership: Membership, kpi_id, period: date, value,
+                   comment: str = "") -> KpiReading:
+    """Enter (or correct) the reading of one period. A correction keeps the old value
+    in the audit history."""
+    kpi = Kpi.objects.select_for_update().filter(organization=membership.organization,
+                                                 pk=kpi_id).first()
+    if kpi is None:
+        raise NotFoundError("No such KPI.")
+    if not permissions.can_record_reading(membership=membership, kpi=kpi):
+        raise PermissionDeniedError("Only the KPI's owner or an admin enters readings.")
+    reading, _ = KpiReading.objects.update_or_create(
+        organization=kpi.organization, kpi=kpi, period=_check_period(kpi, period),
+        defaults={"value": _decimal(value, field="value"),
+                  "comment": (comment or "").strip(), "entered_by": membership.user})
+    mark_dirty([kpi.pk])
+    return reading
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # 1 = the header line
+    column: str
+    message: str
+
+
+class CsvImportError(ApplicationError):
+    """The upload was refused; ``errors`` says which row and column, and why."""
+
+    def __init__(self, errors: list[RowError]):
+        super().__init__(f"{len(errors)} problem(s) in the file; nothing was imported.",
+                         field="file")
+        self.errors = errors
+
+
+MAX_CSV_ROWS = 5000
+
+
+@acting_in_org
+@transaction.atomic
+def readings_import_csv(*, membership: Membership, kpi_id, text: str) -> int:
+    """Import ``period,value[,comment]`` rows for one KPI. All or nothing: any bad row
+    refuses the file with a row-level report. Returns how many readings were written."""
+    kpi = Kpi.objects.filter(organization=membership.organization, pk=kpi_id).first()
+    if kpi is None:
+        raise NotFoundError("No such KPI.")
+    if not permissions.can_record_reading(membership=membership, kpi=kpi):
+        raise PermissionDeniedError("Only the KPI's owner or an admin enters readings.")
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "period" not in header or "value" not in header:
+        raise CsvImportError([RowError(1, "header", "The first line must name the columns "
+                                                    "period and value (comment is optional).")])
+    reader.fieldnames = header
+    errors: list[RowError] = []
+    rows: dict[date, tuple[Decimal, str]] = {}
+    for number, row in enumerate(reader, start=2):
+        if number > MAX_CSV_ROWS + 1:
+            errors.append(RowError(number, "file", f"At most {MAX_CSV_ROWS} rows."))
+            break
+        raw_period = (row.get("period") or "").strip()
+        try:
+            period = _check_period(kpi, date.fromisoformat(raw_period))
+        except ValueError:
+            errors.append(RowError(number, "period", f"“{raw_period}” is not a date like "
+                                                      "2026-03-01."))
+            continue
+        except ApplicationError as exc:
+            errors.append(RowError(number, "period", exc.message))
+            continue
+        try:
+            value = _decimal(row.get("value") or "", field="value")
+        except ApplicationError as exc:
+            errors.append(RowError(number, "value", exc.message))
+            continue
+        if period in rows:
+            errors.append(RowError(number, "period", f"{period} appears twice in the file."))
+            continue
+        rows[period] = (value, (row.get("comment") or "").strip())
+    if errors:
+        raise CsvImportError(errors)
+    if not rows:
+        raise CsvImportError([RowError(2, "file", "The file has no readings.")])
+    for period, (value, comment) in rows.items():
+        KpiReading.objects.update_or_create(
+            organization=kpi.organization, kpi=kpi, period=period,
+            defaults={"value": value, "comment": comment, "entered_by": membership.user})
+    mark_dirty([kpi.pk])
+    return len(rows)
