@@ -20,4 +20,14 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 4 * 60},
     },
+    "kpis-recompute-dirty": {
+        "task": "kpis.recompute_dirty",
+        "schedule": crontab(minute="*/3"),
+        "options": {"expires": 2 * 60},
+    },
+    "kpis-recompute-all": {
+        "task": "kpis.recompute_all",
+        "schedule": crontab(hour=2, minute=30),
+        "options": {"expires": 60 * 60},
+    },
 }

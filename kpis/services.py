@@ -18,8 +18,8 @@ from cat4.tenancy.scoping import acting_in_org
 from initiatives.models import Initiative, StrategicObjective
 
 from . import permissions
-from .calculations import period_start
-from .models import Direction, Frequency, Kpi, KpiLink, KpiReading
+from .calculations import KpiSpec, kpi_rag, period_start, variance
+from .models import Direction, Frequency, Kpi, KpiLink, KpiReading, KpiSnapshot
 
 MAX_VALUE = Decimal("99999999999999.9999")
 
@@ -305,3 +305,57 @@ def readings_import_csv(*, membership: Membership, kpi_id, text: str) -> int:
             defaults={"value": value, "comment": comment, "entered_by": membership.user})
     mark_dirty([kpi.pk])
     return len(rows)
+
+
+# --- Recompute (called by the jobs in kpis/tasks.py) --------------------------------
+
+PERFORMANCE_LIMIT = Decimal("99999999.9999")
+
+
+def _thresholds(kpi: Kpi):
+    from initiatives.calculations import Thresholds
+    from initiatives.selectors import thresholds_for
+
+    if kpi.green_at is not None:
+        return Thresholds(green_at=kpi.green_at, red_below=kpi.red_below)
+    return thresholds_for(kpi.organization)
+
+
+def spec_of(kpi: Kpi) -> KpiSpec:
+    return KpiSpec(unit=kpi.unit, direction=kpi.direction, baseline=kpi.baseline,
+                   baseline_date=kpi.baseline_date, target=kpi.target,
+                   target_date=kpi.target_date, frequency=kpi.frequency,
+                   planned={p.period: p.value for p in kpi.plan_points.all()})
+
+
+@transaction.atomic
+def kpi_recompute(*, kpi_id) -> int:
+    """Recompute every snapshot of one KPI from its definition and readings, and clear
+    its dirty flag. Idempotent: the same inputs give the same rows. Returns how many
+    snapshots the KPI has. The KPI row is locked, so a reading entered meanwhile waits
+    and marks it dirty again afterwards."""
+    kpi = Kpi.objects.select_for_update().select_related("organization").filter(
+        pk=kpi_id).first()
+    if kpi is None:
+        return 0
+    spec = spec_of(kpi)
+    thresholds = _thresholds(kpi)
+    now = timezone.now()
+    snapshots = []
+    for reading in kpi.readings.all():
+        result = variance(spec, reading.period, reading.value)
+        rag = kpi_rag(spec, reading.period, reading.value, thresholds=thresholds)
+        performance = max(-PERFORMANCE_LIMIT, min(PERFORMANCE_LIMIT, result.performance))
+        snapshots.append(KpiSnapshot(
+            organization=kpi.organization, kpi=kpi, period=reading.period,
+            expected=result.expected, actual=result.actual, variance=result.variance,
+            performance=performance, rag=rag.colour, explanation=rag.explanation,
+            computed_at=now))
+    KpiSnapshot.objects.bulk_create(
+        snapshots, update_conflicts=True, unique_fields=["kpi", "period"],
+        update_fields=["expected", "actual", "variance", "performance", "rag", "explanation",
+                       "computed_at"])
+    KpiSnapshot.objects.filter(kpi=kpi).exclude(
+        period__in=[s.period for s in snapshots]).delete()
+    Kpi.objects.filter(pk=kpi.pk).update(needs_recompute=False, dirty_since=None)
+    return len(snapshots)
