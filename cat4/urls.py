@@ -9,6 +9,7 @@ from cat4.tenancy.api import urls as tenancy_api_urls
 from cat4.tenancy.forms import EmailAuthenticationForm
 from initiatives import urls as initiatives_urls
 from initiatives.api import urls as initiatives_api_urls
+from kpis import urls as kpis_urls
 
 # Every organisation-scoped page lives under /o/<slug>/ and every org-scoped API
 # operation under /api/v1/o/<slug>/; tests/tenancy/test_isolation_matrix.py
@@ -16,6 +17,7 @@ from initiatives.api import urls as initiatives_api_urls
 org_pages = [
     *tenancy_urls.org_urlpatterns,
     *initiatives_urls.org_urlpatterns,
+    *kpis_urls.org_urlpatterns,
 ]
 org_api = [
     *tenancy_api_urls.org_urlpatterns,

@@ -26,6 +26,7 @@ from cat4.tenancy.models import Role
 from governance import services as hold_services
 from governance.models import Approval, Evidence, GateCriterion, GateSubmission, Rebaseline
 from initiatives.models import BusinessUnit, Dependency, Initiative, MonthlyValue, Risk
+from kpis.models import Kpi
 from tests.conftest import ORG_A_MARKER, World, api_client_for, client_for
 from tests.factories import (
     ImpactLineFactory,
@@ -179,6 +180,25 @@ def _rebaseline(world: World) -> dict:
     return {"rebaseline_id": rebaseline.pk}
 
 
+def _kpi(world: World) -> dict:
+    with scopes_disabled():
+        kpi = Kpi.objects.create(organization=world.org_a, name="On-time delivery", unit="%",
+                                 direction="higher", baseline="80",
+                                 baseline_date=world.initiative.start_date, target="90",
+                                 target_date=world.initiative.target_date,
+                                 owner=world.a[Role.OWNER].user)
+    return {"kpi_id": kpi.pk}
+
+
+def _csv(world: World) -> dict:
+    return {"file": SimpleUploadedFile("readings.csv", b"period,value\n2026-01-01,81\n")}
+
+
+KPI_FORM = {"name": "Cost to serve", "unit": "EUR", "direction": "lower",
+            "frequency": "monthly", "baseline": "12.5", "baseline_date": "2026-01-01",
+            "target": "10", "target_date": "2027-12-31"}
+KPI_RECORDERS = frozenset({Role.ADMIN, Role.OWNER})  # admins and the KPI's owner
+
 DECISION = {"date": "2026-11-20", "forum": "Steering committee", "decision": "Go ahead"}
 
 EDITORS = frozenset({Role.ADMIN, Role.OWNER})  # admins and the initiative's owner
@@ -242,6 +262,14 @@ PAGE_CASES = [
     Case("rebaseline_request", "GET", EDITORS, _initiative),
     Case("rebaseline_decide", "POST", frozenset({Role.CONTROLLER}), _rebaseline,
          data={"decision": "approved"}),
+    Case("kpi_list", "GET", ALL),
+    Case("kpi_create", "GET", STEERERS),
+    Case("kpi_create", "POST", STEERERS,
+         data=lambda world: {**KPI_FORM, "owner": world.a[Role.OWNER].user.pk}),
+    Case("kpi_detail", "GET", ALL, _kpi),
+    Case("reading_add", "POST", KPI_RECORDERS, _kpi,
+         data={"period": "2026-02-01", "value": "81.5"}),
+    Case("readings_upload", "POST", KPI_RECORDERS, _kpi, data=_csv),
     Case("governance_settings", "GET", ADMIN),
     Case("value_settings_save", "POST", ADMIN,
          data={"green_at": "95", "red_below": "85", "actuals_entry": "owner"}),

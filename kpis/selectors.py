@@ -1,0 +1,109 @@
+"""Reads of KPIs for the list and detail pages, in a fixed number of queries."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from cat4.tenancy.models import Organization
+from initiatives.calculations import Rag, RagColour, apply_staleness
+
+from . import calculations as calc
+from .models import Kpi, KpiReading, KpiSnapshot
+
+
+def is_stale(*, latest_period: date | None, frequency: str, today: date) -> bool:
+    """Stale: no reading for the last completed period (or anything later)."""
+    current = calc.period_start(today, frequency)
+    last_completed = calc.period_start(current - timedelta(days=1), frequency)
+    return latest_period is None or latest_period < last_completed
+
+
+@dataclass
+class KpiRow:
+    kpi: Kpi
+    latest: KpiSnapshot | None
+    rag: Rag
+    stale: bool
+    spark: str  # SVG polyline points of the recent readings, "" when fewer than two
+
+
+def _spark(values: list[Decimal], width: int = 96, height: int = 24) -> str:
+    if len(values) < 2:
+        return ""
+    low, high = min(values), max(values)
+    span = (high - low) or Decimal(1)
+    step = Decimal(width) / (len(values) - 1)
+    return " ".join(f"{step * i:.1f},{Decimal(height) - (v - low) / span * height:.1f}"
+                    for i, v in enumerate(values))
+
+
+def kpi_queryset(*, organization: Organization) -> QuerySet[Kpi]:
+    return (Kpi.objects.filter(organization=organization).select_related("owner")
+            .prefetch_related(
+                Prefetch("snapshots", queryset=KpiSnapshot.objects.order_by("-period"),
+                         to_attr="recent_snapshots"),
+                Prefetch("readings", queryset=KpiReading.objects.order_by("period"),
+                         to_attr="all_readings")))
+
+
+def kpi_rows(kpis, *, today: date | None = None) -> list[KpiRow]:
+    today = today or timezone.localdate()
+    rows = []
+    for kpi in kpis:
+        latest = kpi.recent_snapshots[0] if kpi.recent_snapshots else None
+        readings = kpi.all_readings
+        stale = is_stale(latest_period=readings[-1].period if readings else None,
+                         frequency=kpi.frequency, today=today)
+        rag = (Rag(RagColour(latest.rag), latest.explanation) if latest
+               else Rag(RagColour.GREY, "no reading yet"))
+        rag = apply_staleness(rag, stale=stale,
+                              last_update=readings[-1].period if readings else None)
+        rows.append(KpiRow(kpi, latest, rag, stale,
+                           _spark([r.value for r in readings[-12:]])))
+    return rows
+
+
+def kpi_get(*, organization: Organization, kpi_id) -> Kpi | None:
+    return kpi_queryset(organization=organization).filter(pk=kpi_id).first()
+
+
+@dataclass
+class KpiDetail:
+    row: KpiRow
+    table: list[dict]
+    projection: calc.Projection | None
+    chart: dict
+
+
+def kpi_detail(*, kpi: Kpi, today: date | None = None) -> KpiDetail:
+    """Readings against the expected path, the projection, and the same numbers for
+    the chart (which the page also shows as a table)."""
+    from .services import spec_of
+
+    today = today or timezone.localdate()
+    spec = spec_of(kpi)
+    snapshots = {s.period: s for s in kpi.recent_snapshots}
+    table = [{"period": r.period, "label": calc.period_label(r.period, kpi.frequency),
+              "value": r.value, "comment": r.comment,
+              "expected": snapshots[r.period].expected if r.period in snapshots else None,
+              "rag": snapshots[r.period].rag if r.period in snapshots else "grey",
+              "explanation": snapshots[r.period].explanation if r.period in snapshots else ""}
+             for r in kpi.all_readings]
+    projection = calc.projection(spec, {r.period: r.value for r in kpi.all_readings})
+    end = max(kpi.target_date, today)
+    periods = calc.periods_between(kpi.baseline_date, end, kpi.frequency)
+    readings = {r.period: r.value for r in kpi.all_readings}
+    chart = {
+        "labels": [calc.period_label(p, kpi.frequency) for p in periods],
+        "unit": kpi.unit,
+        "series": [
+            {"label": "Reading", "kind": "reading",
+             "data": [str(readings[p]) if p in readings else None for p in periods]},
+            {"label": "Expected path", "kind": "expected",
+             "data": [str(calc.expected_value(spec, p)) for p in periods]},
+        ],
+    }
+    return KpiDetail(kpi_rows([kpi], today=today)[0], table, projection, chart)
