@@ -10,6 +10,7 @@ from cat4.tenancy.forms import EmailAuthenticationForm
 from initiatives import urls as initiatives_urls
 from initiatives.api import urls as initiatives_api_urls
 from kpis import urls as kpis_urls
+from kpis.api import urls as kpis_api_urls
 
 # Every organisation-scoped page lives under /o/<slug>/ and every org-scoped API
 # operation under /api/v1/o/<slug>/; tests/tenancy/test_isolation_matrix.py
@@ -22,6 +23,7 @@ org_pages = [
 org_api = [
     *tenancy_api_urls.org_urlpatterns,
     *initiatives_api_urls.org_urlpatterns,
+    *kpis_api_urls.org_urlpatterns,
 ]
 
 urlpatterns = [

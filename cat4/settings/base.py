@@ -262,6 +262,8 @@ SPECTACULAR_SETTINGS = {
         "StageEnum": "initiatives.models.Stage",
         "ApproverRoleEnum": "governance.models.ApproverRole",
         "RiskStatusEnum": "initiatives.models.RiskStatus",
+        "KpiDirectionEnum": "kpis.models.Direction",
+        "FrequencyEnum": "kpis.models.Frequency",
         "SubmissionStatusEnum": "governance.models.SubmissionStatus",
     },
 }

@@ -1,0 +1,65 @@
+from rest_framework import serializers
+
+from cat4.tenancy.api.serializers import UserSerializer
+
+from ..models import Direction, Frequency, Kpi, KpiReading, KpiSnapshot
+
+
+class SnapshotSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = KpiSnapshot
+        fields = ["period", "expected", "actual", "variance", "performance", "rag",
+                  "explanation", "computed_at"]
+
+
+class KpiSerializer(serializers.ModelSerializer):
+    owner = UserSerializer(read_only=True)
+    latest = serializers.SerializerMethodField()
+    stale = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Kpi
+        fields = ["id", "name", "description", "unit", "direction", "frequency", "baseline",
+                  "baseline_date", "target", "target_date", "owner", "green_at", "red_below",
+                  "latest", "stale"]
+
+    def get_latest(self, kpi) -> dict | None:
+        snapshots = getattr(kpi, "recent_snapshots", None)
+        return SnapshotSerializer(snapshots[0]).data if snapshots else None
+
+    def get_stale(self, kpi) -> bool:
+        from django.utils import timezone
+
+        from ..selectors import is_stale
+
+        readings = getattr(kpi, "all_readings", [])
+        return is_stale(latest_period=readings[-1].period if readings else None,
+                        frequency=kpi.frequency, today=timezone.localdate())
+
+
+class KpiWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    unit = serializers.CharField(max_length=30)
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    frequency = serializers.ChoiceField(choices=Frequency.choices, default=Frequency.MONTHLY)
+    # Raw JSON: the service takes decimal strings and refuses floats.
+    baseline = serializers.JSONField(help_text="A decimal string, e.g. \"82.5\".")
+    baseline_date = serializers.DateField()
+    target = serializers.JSONField(help_text="A decimal string.")
+    target_date = serializers.DateField()
+    owner = serializers.IntegerField()
+
+
+class ReadingSerializer(serializers.ModelSerializer):
+    entered_by = UserSerializer(read_only=True)
+
+    class Meta:
+        model = KpiReading
+        fields = ["period", "value", "comment", "entered_by", "entered_at"]
+
+
+class ReadingWriteSerializer(serializers.Serializer):
+    period = serializers.DateField()
+    value = serializers.JSONField(help_text="A decimal string, e.g. \"41.5\".")
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
