@@ -11,6 +11,7 @@ from django_scopes import scopes_disabled
 from governance.models import Approval, DecisionLogEntry, Rebaseline, StageEvent
 from initiatives import selectors
 from initiatives.models import Initiative, MonthlyValue, Risk
+from kpis import selectors as selectors_kpis
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +51,9 @@ def test_seed_demo_builds_believable_portfolios_once():
             assert late
             assert Risk.objects.filter(organization__slug=slug).exists()
             assert Rebaseline.objects.filter(organization__slug=slug, status="pending").exists()
+            # About 30 KPIs with 24 months of readings, some off track, some stale.
+            kpis = selectors_kpis.kpi_rows(
+                selectors_kpis.kpi_queryset(organization=initiatives.first().organization))
+            assert len(kpis) == 30
+            assert any(r.rag.colour == "red" for r in kpis)
+            assert any(r.stale for r in kpis) and not all(r.stale for r in kpis)

@@ -7,6 +7,7 @@ from django_scopes import scopes_disabled
 
 from cat4.tenancy.demo import seed_organisations
 from governance.demo import seed_portfolio
+from kpis.demo import seed_kpis
 
 
 class Command(BaseCommand):
@@ -19,11 +20,12 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         orgs, memberships = seed_organisations()
-        initiatives = 0
+        initiatives = kpis = 0
         if not options["no_portfolio"]:
             with scopes_disabled():
                 for org in orgs:
                     initiatives += seed_portfolio(org)
+                    kpis += seed_kpis(org)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {len(orgs)} organisations, {memberships} new membership(s), "
-            f"{initiatives} new initiative(s)."))
+            f"{initiatives} new initiative(s), {kpis} new KPI(s)."))
