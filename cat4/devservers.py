@@ -102,7 +102,7 @@ def stop_postgres(server) -> None:
 # --- Redis -------------------------------------------------------------------
 
 
-def _redis_socket_path(redis_dir: Path) -> Path:
+def redis_socket_path(redis_dir: Path) -> Path:
     path = redis_dir / "redis.sock"
     if len(str(path)) < 100:  # unix socket paths are limited to 107 bytes
         return path
@@ -129,7 +129,7 @@ def start_redis(var: Path, name: str = "redis") -> tuple[subprocess.Popen | None
 
     redis_dir = var / name
     redis_dir.mkdir(exist_ok=True)
-    sock = _redis_socket_path(redis_dir)
+    sock = redis_socket_path(redis_dir)
     if _redis_ping(sock):
         log(f"reusing the Redis already running on {sock}")
         return None, sock

@@ -172,3 +172,18 @@ def test_openapi_schema_has_no_warnings():
     out, err = io.StringIO(), io.StringIO()
     call_command("spectacular", "--validate", "--fail-on-warn", stdout=out, stderr=err)
     assert "openapi" in out.getvalue()
+
+
+def test_manage_py_works_without_urls_in_development():
+    """Beside `make run`, `manage.py` finds the embedded servers under ./var by itself."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "No changes detected" in result.stdout
