@@ -110,7 +110,6 @@ def seed_portfolio(org: Organization, *, today: date | None = None) -> int:
         return 0
     today = today or timezone.localdate()
     rng = random.Random(f"cat4-demo-{org.slug}")  # noqa: S311 (demo data, not security)
-    services.ensure_gate_defaults(org)
 
     programs = []
     for portfolio_name, program_names in spec["portfolios"].items():

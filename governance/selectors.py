@@ -6,9 +6,9 @@ from django.db.models import QuerySet
 
 from cat4.tenancy.models import Membership, Organization, User
 from initiatives import permissions as initiative_permissions
-from initiatives.models import Initiative, Stage
+from initiatives.models import Initiative, Stage, next_stage
 
-from . import services
+from . import criteria, services
 from .criteria import CriterionResult
 from .models import (
     Approval,
@@ -44,8 +44,16 @@ class GatePanel:
         return [r for r in self.results if r.is_checklist]
 
 
+def gate_status(*, initiative: Initiative, confirmed_checklist=frozenset()):
+    """The next gate and its criteria (met or not, and why), or (None, [])."""
+    gate = next_stage(initiative.stage)
+    if gate is None:
+        return None, []
+    return gate, criteria.evaluate(initiative, gate, confirmed_checklist=set(confirmed_checklist))
+
+
 def gate_panel(*, initiative: Initiative, membership: Membership) -> GatePanel:
-    gate, results = services.gate_status(initiative=initiative)
+    gate, results = gate_status(initiative=initiative)
     submissions = list(GateSubmission.objects.filter(initiative=initiative)
                        .prefetch_related("approvals__approver")[:10])
     pending = next((s for s in submissions if s.status == SubmissionStatus.PENDING), None)
@@ -141,3 +149,28 @@ def pending_rebaseline(*, initiative: Initiative, grids) -> tuple[Rebaseline | N
                 grid.cells.get((month_date, "planned")),
                 None if amount is None else Decimal(amount)))
     return rebaseline, changes
+
+
+def settings_overview(*, organization: Organization) -> dict:
+    """What the governance settings page shows: each gate's criteria and approver roles,
+    and the organisation's lists (a fixed number of queries)."""
+    from initiatives.models import BusinessUnit, Function, Portfolio, Program, StrategicObjective
+
+    from .models import GATE_CHOICES, ApproverRole, GateApprover, GateCriterion
+
+    criteria_rows = list(GateCriterion.objects.filter(organization=organization))
+    approvers = set(GateApprover.objects.filter(organization=organization)
+                    .values_list("gate", "role"))
+    gates = [{"value": gate, "label": label,
+              "criteria": [c for c in criteria_rows if c.gate == gate],
+              "roles": [role for role, _ in ApproverRole.choices if (gate, role) in approvers]}
+             for gate, label in GATE_CHOICES]
+    lists = {
+        "business_unit": BusinessUnit.objects.filter(organization=organization),
+        "function": Function.objects.filter(organization=organization),
+        "portfolio": Portfolio.objects.filter(organization=organization),
+        "program": Program.objects.filter(organization=organization).select_related(
+            "portfolio"),
+        "objective": StrategicObjective.objects.filter(organization=organization),
+    }
+    return {"gates": gates, "lists": lists}

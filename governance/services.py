@@ -60,7 +60,10 @@ class ConflictError(ApplicationError):
 
 
 def ensure_gate_defaults(organization: Organization) -> None:
-    """Give an organisation the default criteria and approvers if it has none."""
+    """Give an organisation the default criteria and approvers if it has none.
+
+    Runs when an organisation is created (governance/signals.py); migration 0005 gave
+    the organisations that existed before their defaults."""
     if GateCriterion.objects.filter(organization=organization).exists():
         return
     for gate, rules in DEFAULT_CRITERIA.items():
@@ -125,15 +128,6 @@ def _transition(initiative: Initiative, move, *, actor, reason: str = "",
                                      submission=submission)
 
 
-def gate_status(*, initiative: Initiative, confirmed_checklist=frozenset()):
-    """The next gate and its criteria (met or not, and why), or (None, [])."""
-    gate = next_stage(initiative.stage)
-    if gate is None:
-        return None, []
-    ensure_gate_defaults(initiative.organization)
-    return gate, criteria.evaluate(initiative, gate, confirmed_checklist=set(confirmed_checklist))
-
-
 def _approver_for(initiative: Initiative, role: str):
     return initiative.sponsor if role == ApproverRole.SPONSOR else initiative.controller
 
@@ -153,7 +147,6 @@ def gate_submit(*, membership: Membership, initiative_id, comment: str = "",
     if GateSubmission.objects.filter(initiative=initiative,
                                      status=SubmissionStatus.PENDING).exists():
         raise ConflictError("This initiative is already waiting for a gate decision.")
-    ensure_gate_defaults(org)
     results = criteria.evaluate(initiative, gate,
                                 confirmed_checklist={int(i) for i in confirmed_checklist})
     unmet = [r for r in results if not r.met]
@@ -400,7 +393,6 @@ def gate_checklist_add(*, membership: Membership, gate: str, label: str) -> Gate
         raise ApplicationError("Write the checklist item, e.g. “Works council informed”.",
                                field="label")
     org = membership.organization
-    ensure_gate_defaults(org)
     position = GateCriterion.objects.filter(organization=org, gate=_gate(gate)).count()
     return GateCriterion.objects.create(organization=org, gate=gate, label=label,
                                         position=position)
@@ -431,7 +423,6 @@ def gate_approvers_set(*, membership: Membership, gate: str, roles) -> list[str]
         raise ApplicationError("A gate needs at least one approver.", field="roles")
     if any(r not in ApproverRole.values for r in roles):
         raise ApplicationError("Choose sponsor and/or controller.", field="roles")
-    ensure_gate_defaults(org)
     GateApprover.objects.filter(organization=org, gate=_gate(gate)).exclude(
         role__in=roles).delete()
     for role in roles:

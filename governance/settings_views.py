@@ -14,15 +14,11 @@ from cat4.tenancy.decorators import org_view
 from initiatives import services as initiative_services
 from initiatives.models import (
     ActualsEntry,
-    BusinessUnit,
-    Function,
     Portfolio,
-    Program,
-    StrategicObjective,
 )
 
-from . import permissions, services
-from .models import GATE_CHOICES, ApproverRole, GateApprover, GateCriterion
+from . import permissions, selectors, services
+from .models import GATE_CHOICES, ApproverRole
 
 PCT = {"min_value": Decimal("1"), "max_value": Decimal("100"), "decimal_places": 1,
        "max_digits": 4}
@@ -57,11 +53,11 @@ class ListItemForm(forms.Form):
 
 
 LISTS = [
-    ("business_unit", "Business units", BusinessUnit),
-    ("function", "Functions", Function),
-    ("portfolio", "Portfolios", Portfolio),
-    ("program", "Programs", Program),
-    ("objective", "Strategic objectives", StrategicObjective),
+    ("business_unit", "Business units"),
+    ("function", "Functions"),
+    ("portfolio", "Portfolios"),
+    ("program", "Programs"),
+    ("objective", "Strategic objectives"),
 ]
 
 
@@ -73,20 +69,13 @@ def _pct(share: Decimal) -> str:
 
 def _page(request, *, value_form=None, checklist_form=None, list_forms=None, status=200):
     org = request.organization
-    services.ensure_gate_defaults(org)
     settings = initiative_services.value_settings_for(org)
-    criteria = list(GateCriterion.objects.filter(organization=org))
-    approvers = set(GateApprover.objects.filter(organization=org).values_list("gate", "role"))
-    gates = [{"value": gate, "label": label,
-              "criteria": [c for c in criteria if c.gate == gate],
-              "roles": [role for role, _ in ApproverRole.choices if (gate, role) in approvers]}
-             for gate, label in GATE_CHOICES]
+    overview = selectors.settings_overview(organization=org)
     list_forms = list_forms or {}
-    lists = [{"kind": kind, "label": label,
-              "items": model.objects.filter(organization=org),
-              "form": list_forms.get(kind) or ListItemForm(organization=org,
-                                                           prefix=kind)}
-             for kind, label, model in LISTS]
+    lists = [{"kind": kind, "label": label, "items": overview["lists"][kind],
+              "form": list_forms.get(kind) or ListItemForm(organization=org, prefix=kind)}
+             for kind, label in LISTS]
+    gates = overview["gates"]
     return render(request, "governance/settings.html", {
         "gates": gates, "approver_roles": ApproverRole.choices, "lists": lists,
         "value_form": value_form or ValueSettingsForm(initial={

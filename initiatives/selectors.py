@@ -45,10 +45,11 @@ def initiative_list(*, organization: Organization, stage: str = "", program=None
     return qs.order_by(SORTS.get(sort, "code"), "id")
 
 
-def value_totals(*, initiative_ids) -> dict[int, dict[str, Decimal]]:
+def value_totals(*, organization: Organization, initiative_ids) -> dict[int, dict[str, Decimal]]:
     """{initiative_id: {kind: total}} for benefit lines, in one aggregate query."""
     totals: dict[int, dict[str, Decimal]] = defaultdict(dict)
-    rows = (MonthlyValue.objects.filter(line__initiative_id__in=initiative_ids)
+    rows = (MonthlyValue.objects.filter(organization=organization,
+                                        line__initiative_id__in=initiative_ids)
             .exclude(line__category="one_time_cost")
             .values("line__initiative_id", "kind").annotate(total=Sum("amount")))
     for row in rows:

@@ -52,7 +52,8 @@ def initiative_list(request, org_slug):
         owner=filters.get("owner").pk if filters.get("owner") else None,
         query=filters.get("q") or "", sort=filters.get("sort") or "code")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    totals = selectors.value_totals(initiative_ids=[i.pk for i in page.object_list])
+    totals = selectors.value_totals(organization=org,
+                                   initiative_ids=[i.pk for i in page.object_list])
     rows = [(i, totals.get(i.pk, {})) for i in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)

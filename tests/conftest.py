@@ -11,7 +11,6 @@ from django_scopes import scopes_disabled
 from rest_framework.test import APIClient
 
 from cat4.tenancy.models import Membership, Organization, Role, User
-from governance.services import ensure_gate_defaults
 from initiatives.models import Initiative
 from tests.factories import (
     InitiativeFactory,
@@ -71,7 +70,6 @@ def world(db) -> World:
         consultant = UserFactory(email="consultant@advisers.test", full_name="Casey Consultant")
         MembershipFactory(organization=org_a, user=consultant, role=Role.OWNER)
         MembershipFactory(organization=org_b, user=consultant, role=Role.EXECUTIVE)
-        ensure_gate_defaults(org_a)
         initiative = InitiativeFactory(
             program=ProgramFactory(organization=org_a, portfolio__organization=org_a,
                                    name="Acme Procurement"),

@@ -8,7 +8,6 @@ import pytest
 from django_scopes import scopes_disabled
 
 from cat4.tenancy.models import Role
-from governance.services import ensure_gate_defaults
 from initiatives.models import MonthlyValue
 from tests.factories import ImpactLineFactory, InitiativeFactory, MilestoneFactory, ProgramFactory
 
@@ -23,7 +22,6 @@ def program(world):
 @pytest.fixture
 def initiative(world, program):
     with scopes_disabled():
-        ensure_gate_defaults(world.org_a)
         return InitiativeFactory(
             program=program, code="AC-001", title="Freight tender",
             owner=world.a[Role.OWNER].user, sponsor=world.a[Role.EXECUTIVE].user,

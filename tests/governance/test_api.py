@@ -16,7 +16,6 @@ from governance.models import (
     GateSubmission,
     StageEvent,
 )
-from governance.services import ensure_gate_defaults
 from initiatives.models import Initiative, Stage
 from tests.conftest import api_client_for
 from tests.factories import InitiativeFactory, ProgramFactory
@@ -65,7 +64,6 @@ def foreign(world):
     """An org B initiative owned by the consultant (a member of both organisations) and
     sponsored by org B's executive, waiting at its first gate."""
     with scopes_disabled():
-        ensure_gate_defaults(world.org_b)
         initiative = InitiativeFactory(
             program=ProgramFactory(organization=world.org_b,
                                    portfolio__organization=world.org_b),

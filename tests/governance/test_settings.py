@@ -121,3 +121,51 @@ def test_a_program_needs_a_portfolio_of_this_org(world):
         initiative_services.list_item_create(membership=admin, kind="program", name="X",
                                              portfolio=None)
     assert exc.value.field == "portfolio"
+
+
+def test_a_new_organisation_starts_with_the_default_gates(db):
+    from tests.factories import OrganizationFactory
+
+    org = OrganizationFactory(slug="fresh-org")
+    with scopes_disabled():
+        rules = set(GateCriterion.objects.filter(organization=org)
+                    .values_list("gate", "rule"))
+        approvers = set(GateApprover.objects.filter(organization=org)
+                        .values_list("gate", "role"))
+    assert ("detailed", "first_planned_value") in rules and len(rules) == 8
+    assert approvers == {("detailed", "sponsor"), ("decided", "sponsor"),
+                         ("decided", "controller"), ("implemented", "sponsor"),
+                         ("closed", "controller")}
+
+
+def test_viewing_pages_writes_nothing(world):
+    with scopes_disabled():
+        GateCriterion.objects.filter(organization=world.org_a).delete()
+    client = client_for(world.a[Role.ADMIN].user)
+    for name, kwargs in (("initiative_detail", {"initiative_id": world.initiative.pk}),
+                         ("governance_settings", {})):
+        assert client.get(reverse(name, kwargs={"org_slug": "acme", **kwargs})
+                          ).status_code == 200
+    with scopes_disabled():
+        assert not GateCriterion.objects.filter(organization=world.org_a).exists()
+
+
+def test_settings_page_query_count_does_not_grow_with_the_lists(
+        world, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(world.a[Role.ADMIN].user)
+    url = reverse("governance_settings", kwargs={"org_slug": "acme"})
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    admin = world.a[Role.ADMIN].membership
+    portfolio = initiative_services.list_item_create(membership=admin, kind="portfolio",
+                                                     name="Extra portfolio")
+    for n in range(15):
+        initiative_services.list_item_create(membership=admin, kind="program",
+                                             name=f"Program {n}", portfolio=portfolio.pk)
+        initiative_services.list_item_create(membership=admin, kind="business_unit",
+                                             name=f"Unit {n}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(url).status_code == 200
