@@ -5,7 +5,7 @@ import re
 from datetime import date
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status
 from rest_framework.response import Response
 
@@ -151,25 +151,109 @@ class InitiativeDetailView(InitiativeScoped):
         return response
 
 
-class MilestoneListView(InitiativeScoped):
-    predicates = {"GET": perms.can_view_initiatives, "POST": perms.can_view_initiatives}
-    serializer_class = MilestoneSerializer
+class InitiativeChildrenView(InitiativeScoped):
+    """GET lists what hangs off an initiative (milestones, lines, ...); POST adds one
+    through its service. Every member reads; editors add (the service says 409 when
+    the initiative is closed)."""
 
-    @extend_schema(responses=MilestoneSerializer(many=True))
+    predicates = {"GET": perms.can_view_initiatives, "POST": perms.can_view_initiatives}
+    write_serializer_class = None
+
+    def children(self, initiative):
+        raise NotImplementedError
+
+    def create(self, initiative, data):
+        raise NotImplementedError
+
+    def present(self, initiative, created):
+        return created
+
     def get(self, request, org_slug, initiative_id):
         initiative = self.get_initiative()
-        return Response(MilestoneSerializer(initiative.milestones.all(), many=True).data)
+        return Response(self.serializer_class(self.children(initiative), many=True).data)
 
-    @extend_schema(request=MilestoneWriteSerializer, responses={201: MilestoneSerializer})
     def post(self, request, org_slug, initiative_id):
         initiative = self.get_initiative()
         self.require_editor(initiative)
-        data = MilestoneWriteSerializer(data=request.data)
+        data = self.write_serializer_class(data=request.data)
         data.is_valid(raise_exception=True)
-        milestone = services.milestone_create(membership=self.membership,
-                                              initiative_id=initiative.pk,
-                                              **data.validated_data)
-        return Response(MilestoneSerializer(milestone).data, status=status.HTTP_201_CREATED)
+        created = self.create(initiative, data.validated_data)
+        return Response(self.serializer_class(self.present(initiative, created)).data,
+                        status=status.HTTP_201_CREATED)
+
+
+def _children_schema(read, write):
+    return extend_schema_view(get=extend_schema(responses=read(many=True)),
+                              post=extend_schema(request=write, responses={201: read}))
+
+
+@_children_schema(MilestoneSerializer, MilestoneWriteSerializer)
+class MilestoneListView(InitiativeChildrenView):
+    serializer_class = MilestoneSerializer
+    write_serializer_class = MilestoneWriteSerializer
+
+    def children(self, initiative):
+        return initiative.milestones.all()
+
+    def create(self, initiative, data):
+        return services.milestone_create(membership=self.membership,
+                                         initiative_id=initiative.pk, **data)
+
+
+@_children_schema(ImpactLineSerializer, ImpactLineWriteSerializer)
+class ImpactLineListView(InitiativeChildrenView):
+    serializer_class = ImpactLineSerializer
+    write_serializer_class = ImpactLineWriteSerializer
+
+    def children(self, initiative):
+        return initiative.impact_lines.prefetch_related("values")
+
+    def create(self, initiative, data):
+        return services.impact_line_create(membership=self.membership,
+                                           initiative_id=initiative.pk, **data)
+
+
+@_children_schema(StatusUpdateSerializer, StatusUpdateWriteSerializer)
+class StatusUpdateListView(InitiativeChildrenView):
+    serializer_class = StatusUpdateSerializer
+    write_serializer_class = StatusUpdateWriteSerializer
+
+    def children(self, initiative):
+        return initiative.status_updates.select_related("author")[:50]
+
+    def create(self, initiative, data):
+        return services.status_update_create(membership=self.membership,
+                                             initiative_id=initiative.pk, **data)
+
+
+@_children_schema(DependencySerializer, DependencyWriteSerializer)
+class DependencyListView(InitiativeChildrenView):
+    serializer_class = DependencySerializer
+    write_serializer_class = DependencyWriteSerializer
+
+    def children(self, initiative):
+        return selectors.dependencies_of(initiative=initiative)
+
+    def create(self, initiative, data):
+        return services.dependency_add(membership=self.membership,
+                                       initiative_id=initiative.pk, **data)
+
+    def present(self, initiative, created):
+        return next(v for v in selectors.dependencies_of(initiative=initiative)
+                    if v.dependency.pk == created.pk)
+
+
+@_children_schema(RiskSerializer, RiskWriteSerializer)
+class RiskListView(InitiativeChildrenView):
+    serializer_class = RiskSerializer
+    write_serializer_class = RiskWriteSerializer
+
+    def children(self, initiative):
+        return initiative.risks.select_related("owner")
+
+    def create(self, initiative, data):
+        return services.risk_add(membership=self.membership, initiative_id=initiative.pk,
+                                 **data)
 
 
 class MilestoneDetailView(OrgAPIView):
@@ -203,27 +287,6 @@ class MilestoneDetailView(OrgAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ImpactLineListView(InitiativeScoped):
-    predicates = {"GET": perms.can_view_initiatives, "POST": perms.can_view_initiatives}
-    serializer_class = ImpactLineSerializer
-
-    @extend_schema(responses=ImpactLineSerializer(many=True))
-    def get(self, request, org_slug, initiative_id):
-        initiative = self.get_initiative()
-        lines = initiative.impact_lines.prefetch_related("values")
-        return Response(ImpactLineSerializer(lines, many=True).data)
-
-    @extend_schema(request=ImpactLineWriteSerializer, responses={201: ImpactLineSerializer})
-    def post(self, request, org_slug, initiative_id):
-        initiative = self.get_initiative()
-        self.require_editor(initiative)
-        data = ImpactLineWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        line = services.impact_line_create(membership=self.membership,
-                                           initiative_id=initiative.pk, **data.validated_data)
-        return Response(ImpactLineSerializer(line).data, status=status.HTTP_201_CREATED)
-
-
 class LineValuesView(OrgAPIView):
     predicates = {"PUT": perms.can_view_initiatives}
     serializer_class = ImpactLineSerializer
@@ -250,51 +313,6 @@ class LineValuesView(OrgAPIView):
         return Response(ImpactLineSerializer(line).data)
 
 
-class StatusUpdateListView(InitiativeScoped):
-    predicates = {"GET": perms.can_view_initiatives, "POST": perms.can_view_initiatives}
-    serializer_class = StatusUpdateSerializer
-
-    @extend_schema(responses=StatusUpdateSerializer(many=True))
-    def get(self, request, org_slug, initiative_id):
-        initiative = self.get_initiative()
-        updates = initiative.status_updates.select_related("author")[:50]
-        return Response(StatusUpdateSerializer(updates, many=True).data)
-
-    @extend_schema(request=StatusUpdateWriteSerializer, responses={201: StatusUpdateSerializer})
-    def post(self, request, org_slug, initiative_id):
-        initiative = self.get_initiative()
-        self.require_editor(initiative)
-        data = StatusUpdateWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        update = services.status_update_create(membership=self.membership,
-                                               initiative_id=initiative.pk,
-                                               **data.validated_data)
-        return Response(StatusUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
-
-
-class DependencyListView(InitiativeScoped):
-    predicates = {"GET": perms.can_view_initiatives, "POST": perms.can_view_initiatives}
-    serializer_class = DependencySerializer
-
-    @extend_schema(responses=DependencySerializer(many=True))
-    def get(self, request, org_slug, initiative_id):
-        initiative = self.get_initiative()
-        return Response(DependencySerializer(selectors.dependencies_of(initiative=initiative),
-                                             many=True).data)
-
-    @extend_schema(request=DependencyWriteSerializer, responses={201: DependencySerializer})
-    def post(self, request, org_slug, initiative_id):
-        initiative = self.get_initiative()
-        self.require_editor(initiative)
-        data = DependencyWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        created = services.dependency_add(membership=self.membership,
-                                          initiative_id=initiative.pk, **data.validated_data)
-        view = next(v for v in selectors.dependencies_of(initiative=initiative)
-                    if v.dependency.pk == created.pk)
-        return Response(DependencySerializer(view).data, status=status.HTTP_201_CREATED)
-
-
 class DependencyDetailView(OrgAPIView):
     predicates = {"DELETE": perms.can_view_initiatives}
 
@@ -311,27 +329,6 @@ class DependencyDetailView(OrgAPIView):
             raise exceptions.PermissionDenied("Only the owner or an admin can change this.")
         services.dependency_remove(membership=self.membership, dependency_id=dependency.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class RiskListView(InitiativeScoped):
-    predicates = {"GET": perms.can_view_initiatives, "POST": perms.can_view_initiatives}
-    serializer_class = RiskSerializer
-
-    @extend_schema(responses=RiskSerializer(many=True))
-    def get(self, request, org_slug, initiative_id):
-        initiative = self.get_initiative()
-        return Response(RiskSerializer(initiative.risks.select_related("owner"),
-                                       many=True).data)
-
-    @extend_schema(request=RiskWriteSerializer, responses={201: RiskSerializer})
-    def post(self, request, org_slug, initiative_id):
-        initiative = self.get_initiative()
-        self.require_editor(initiative)
-        data = RiskWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        risk = services.risk_add(membership=self.membership, initiative_id=initiative.pk,
-                                 **data.validated_data)
-        return Response(RiskSerializer(risk).data, status=status.HTTP_201_CREATED)
 
 
 class RiskDetailView(OrgAPIView):
