@@ -94,3 +94,68 @@ class DecisionEntrySerializer(serializers.Serializer):
     options_considered = serializers.CharField(required=False, allow_blank=True, default="")
     initiatives = serializers.ListField(child=serializers.IntegerField(), required=False,
                                        default=list)
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    what = serializers.CharField()
+    label = serializers.CharField()
+    changes = serializers.DictField()
+    actor = serializers.CharField()
+
+
+class RebaselineSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reason = serializers.CharField()
+    values = serializers.DictField(help_text='{"<line id>": {"YYYY-MM": "amount" or null}}')
+    status = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    comment = serializers.CharField()
+
+
+class RebaselineRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    values = serializers.DictField(
+        child=serializers.DictField(child=serializers.JSONField(allow_null=True)),
+        help_text='Proposed planned cells: {"<line id>": {"YYYY-MM": "1250.00" or null}}.')
+
+
+class EvidenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    file_name = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    description = serializers.CharField()
+    submission = serializers.IntegerField(source="submission_id", allow_null=True)
+    uploaded_at = serializers.DateTimeField()
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class GateSettingsSerializer(serializers.Serializer):
+    gate = serializers.CharField()
+    criteria = serializers.ListField(child=serializers.DictField())
+    approvers = serializers.ListField(child=serializers.CharField())
+
+
+class ChecklistAddSerializer(serializers.Serializer):
+    gate = serializers.CharField()
+    label = serializers.CharField(max_length=200)
+
+
+class CriterionActiveSerializer(serializers.Serializer):
+    active = serializers.BooleanField()
+
+
+class ApproversSerializer(serializers.Serializer):
+    roles = serializers.ListField(child=serializers.CharField())
+
+
+class ValueRulesSerializer(serializers.Serializer):
+    green_at = serializers.CharField(help_text='A share of plan, e.g. "0.95".')
+    red_below = serializers.CharField(help_text='A share of plan, e.g. "0.85".')
+    actuals_entry = serializers.CharField()

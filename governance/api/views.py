@@ -1,27 +1,40 @@
 """Gates, approvals, steering actions, the review queue, notifications and decisions."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from initiatives import permissions as initiative_perms
+from initiatives import services as initiative_services
 from initiatives.api.serializers import InitiativeSerializer
 from initiatives.api.views import InitiativeScoped
 
 from .. import permissions as perms
 from .. import selectors, services
-from ..models import Approval
+from ..models import Approval, Evidence, Rebaseline
 from .serializers import (
     ApprovalSerializer,
+    ApproversSerializer,
+    ChecklistAddSerializer,
+    CriterionActiveSerializer,
     DecisionEntrySerializer,
     DecisionLogSerializer,
     DecisionSerializer,
+    EvidenceSerializer,
+    EvidenceUploadSerializer,
     GatePanelSerializer,
+    GateSettingsSerializer,
     GateSubmitSerializer,
+    HistoryEntrySerializer,
     NotificationSerializer,
     ReasonSerializer,
+    RebaselineRequestSerializer,
+    RebaselineSerializer,
     ReviewSerializer,
     SubmissionSerializer,
+    ValueRulesSerializer,
 )
 
 
@@ -132,3 +145,192 @@ class DecisionLogListView(mixins.ListModelMixin, InitiativeScoped):
         data.is_valid(raise_exception=True)
         entry = services.decision_log_add(membership=self.membership, **data.validated_data)
         return Response(DecisionLogSerializer(entry).data, status=201)
+
+
+# --- History, re-baselines, evidence ---------------------------------------------------
+
+
+class HistoryView(InitiativeScoped):
+    predicates = {"GET": initiative_perms.can_view_initiatives}
+    serializer_class = HistoryEntrySerializer
+
+    @extend_schema(responses=HistoryEntrySerializer(many=True))
+    def get(self, request, org_slug, initiative_id):
+        from initiatives.selectors import history_of
+
+        return Response(HistoryEntrySerializer(history_of(initiative=self.get_initiative()),
+                                               many=True).data)
+
+
+class RebaselineListView(InitiativeScoped):
+    predicates = {"GET": initiative_perms.can_view_initiatives,
+                  "POST": initiative_perms.can_view_initiatives}
+    serializer_class = RebaselineSerializer
+
+    @extend_schema(responses=RebaselineSerializer(many=True))
+    def get(self, request, org_slug, initiative_id):
+        return Response(RebaselineSerializer(self.get_initiative().rebaselines.all(),
+                                              many=True).data)
+
+    @extend_schema(request=RebaselineRequestSerializer, responses={201: RebaselineSerializer})
+    def post(self, request, org_slug, initiative_id):
+        from datetime import date
+
+        initiative = self.get_initiative()
+        data = RebaselineRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = {}
+        for line_id, cells in data.validated_data["values"].items():
+            parsed = {}
+            for key, amount in cells.items():
+                try:
+                    year, month = (int(part) for part in key.split("-"))
+                    parsed[date(year, month, 1)] = amount
+                except (ValueError, TypeError) as exc:
+                    raise exceptions.ValidationError(
+                        {f"values.{key}": ["Months look like 2026-03."]}) from exc
+            values[line_id] = parsed
+        rebaseline = services.rebaseline_request(
+            membership=self.membership, initiative_id=initiative.pk,
+            reason=data.validated_data["reason"], values=values)
+        return Response(RebaselineSerializer(rebaseline).data, status=201)
+
+
+class RebaselineDecisionView(InitiativeScoped):
+    predicates = {"POST": initiative_perms.can_view_initiatives}
+    serializer_class = RebaselineSerializer
+
+    @extend_schema(request=DecisionSerializer, responses=RebaselineSerializer)
+    def post(self, request, org_slug, rebaseline_id):
+        if not Rebaseline.objects.filter(organization=self.organization,
+                                         pk=rebaseline_id).exists():
+            raise exceptions.NotFound()
+        data = DecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rebaseline = services.rebaseline_decide(membership=self.membership,
+                                                rebaseline_id=rebaseline_id,
+                                                **data.validated_data)
+        return Response(RebaselineSerializer(rebaseline).data)
+
+
+class EvidenceListView(InitiativeScoped):
+    predicates = {"GET": initiative_perms.can_view_initiatives,
+                  "POST": initiative_perms.can_view_initiatives}
+    serializer_class = EvidenceSerializer
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(responses=EvidenceSerializer(many=True))
+    def get(self, request, org_slug, initiative_id):
+        return Response(EvidenceSerializer(selectors.evidence_of(
+            initiative=self.get_initiative()), many=True).data)
+
+    @extend_schema(request={"multipart/form-data": EvidenceUploadSerializer},
+                   responses={201: EvidenceSerializer})
+    def post(self, request, org_slug, initiative_id):
+        initiative = self.get_initiative()
+        data = EvidenceUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        evidence = services.evidence_upload(membership=self.membership,
+                                            initiative_id=initiative.pk,
+                                            upload=data.validated_data["file"],
+                                            description=data.validated_data["description"])
+        return Response(EvidenceSerializer(evidence).data, status=201)
+
+
+class EvidenceDownloadView(InitiativeScoped):
+    predicates = {"GET": initiative_perms.can_view_initiatives}
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request, org_slug, evidence_id):
+        from django.http import FileResponse
+
+        evidence = Evidence.objects.filter(organization=self.organization,
+                                           pk=evidence_id).first()
+        if evidence is None:
+            raise exceptions.NotFound()
+        try:
+            handle = evidence.file.open("rb")
+        except FileNotFoundError as exc:
+            raise exceptions.NotFound("The stored file is missing.") from exc
+        response = FileResponse(handle, as_attachment=True,
+                                filename=evidence.file_name,
+                                content_type=evidence.content_type)
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+# --- Gate and value settings (admins) ----------------------------------------------------
+
+
+class GateSettingsView(InitiativeScoped):
+    predicates = {"GET": perms.can_configure_gates}
+    serializer_class = GateSettingsSerializer
+
+    @extend_schema(responses=GateSettingsSerializer(many=True))
+    def get(self, request, org_slug):
+        overview = selectors.settings_overview(organization=self.organization)
+        return Response([{"gate": g["value"], "approvers": g["roles"],
+                          "criteria": [{"id": c.pk, "label": c.label, "rule": c.rule,
+                                        "active": c.active} for c in g["criteria"]]}
+                         for g in overview["gates"]])
+
+
+class ChecklistAddView(InitiativeScoped):
+    predicates = {"POST": perms.can_configure_gates}
+
+    @extend_schema(request=ChecklistAddSerializer, responses={201: None})
+    def post(self, request, org_slug):
+        data = ChecklistAddSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = services.gate_checklist_add(membership=self.membership, **data.validated_data)
+        return Response({"id": item.pk, "gate": item.gate, "label": item.label}, status=201)
+
+
+class CriterionView(InitiativeScoped):
+    predicates = {"PATCH": perms.can_configure_gates}
+
+    @extend_schema(request=CriterionActiveSerializer, responses={200: None})
+    def patch(self, request, org_slug, criterion_id):
+        data = CriterionActiveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        criterion = services.gate_criterion_set_active(
+            membership=self.membership, criterion_id=criterion_id, **data.validated_data)
+        return Response({"id": criterion.pk, "active": criterion.active})
+
+
+class ApproversView(InitiativeScoped):
+    predicates = {"PUT": perms.can_configure_gates}
+
+    @extend_schema(request=ApproversSerializer, responses=ApproversSerializer)
+    def put(self, request, org_slug, gate):
+        data = ApproversSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        roles = services.gate_approvers_set(membership=self.membership, gate=gate,
+                                            roles=data.validated_data["roles"])
+        return Response({"roles": roles})
+
+
+class ValueRulesView(InitiativeScoped):
+    predicates = {"GET": perms.can_configure_gates, "PUT": perms.can_configure_gates}
+    serializer_class = ValueRulesSerializer
+
+    def get(self, request, org_slug):
+        settings = initiative_services.value_settings_for(self.organization)
+        return Response(ValueRulesSerializer(settings).data)
+
+    @extend_schema(request=ValueRulesSerializer, responses=ValueRulesSerializer)
+    def put(self, request, org_slug):
+        from decimal import Decimal, InvalidOperation
+
+        data = ValueRulesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shares = {}
+        for field in ("green_at", "red_below"):
+            try:
+                shares[field] = Decimal(data.validated_data[field])
+            except InvalidOperation as exc:
+                raise exceptions.ValidationError({field: ["Give a share like 0.95."]}) from exc
+        settings = initiative_services.value_settings_update(
+            membership=self.membership, actuals_entry=data.validated_data["actuals_entry"],
+            **shares)
+        return Response(ValueRulesSerializer(settings).data)

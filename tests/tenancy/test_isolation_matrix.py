@@ -199,6 +199,23 @@ KPI_FORM = {"name": "Cost to serve", "unit": "EUR", "direction": "lower",
             "target": "10", "target_date": "2027-12-31"}
 KPI_RECORDERS = frozenset({Role.ADMIN, Role.OWNER})  # admins and the KPI's owner
 
+def _decided_with_plan(world: World) -> dict:
+    with scopes_disabled():
+        line = ImpactLineFactory(initiative=world.initiative)
+        MonthlyValue.objects.create(organization=world.org_a, line=line,
+                                    month=world.initiative.start_date, kind="planned",
+                                    amount="1000.00")
+        # Test set-up only: the stage moves through services everywhere else.
+        Initiative.objects.filter(pk=world.initiative.pk).update(stage="decided")
+    return _initiative(world)
+
+
+def _rebaseline_body(world: World) -> dict:
+    with scopes_disabled():
+        line = world.initiative.impact_lines.get()
+    return {"reason": "Volumes fell", "values": {str(line.pk): {"2026-01": "800.00"}}}
+
+
 DECISION = {"date": "2026-11-20", "forum": "Steering committee", "decision": "Go ahead"}
 
 EDITORS = frozenset({Role.ADMIN, Role.OWNER})  # admins and the initiative's owner
@@ -214,6 +231,7 @@ class Case:
     kwargs: Callable[[World], dict] = field(default=lambda world: {})
     data: dict | Callable[[World], dict] | None = None
     headers: Callable[[World], dict] = field(default=lambda world: {})
+    fmt: str = "json"  # API request body format
 
     def __str__(self):
         return f"{self.method} {self.name}"
@@ -338,6 +356,23 @@ API_CASES = [
     Case("api_reading_list", "GET", ALL, _kpi),
     Case("api_reading_list", "POST", KPI_RECORDERS, _kpi,
          data={"period": "2026-02-01", "value": "81.5"}),
+    Case("api_history", "GET", ALL, _initiative),
+    Case("api_rebaseline_list", "GET", ALL, _initiative),
+    Case("api_rebaseline_list", "POST", EDITORS, _decided_with_plan, data=_rebaseline_body),
+    Case("api_rebaseline_decide", "POST", frozenset({Role.CONTROLLER}), _rebaseline,
+         data={"decision": "approved"}),
+    Case("api_evidence_list", "GET", ALL, _initiative),
+    Case("api_evidence_list", "POST", ALL - {Role.VIEWER}, _initiative, data=_pdf,
+         fmt="multipart"),
+    Case("api_evidence_download", "GET", ALL, _evidence),
+    Case("api_gate_settings", "GET", ADMIN),
+    Case("api_checklist_add", "POST", ADMIN, data={"gate": "detailed", "label": "Works council"}),
+    Case("api_criterion", "PATCH", ADMIN, _criterion, data={"active": False}),
+    Case("api_approvers", "PUT", ADMIN, lambda world: {"gate": "detailed"},
+         data={"roles": ["sponsor"]}),
+    Case("api_value_rules", "GET", ADMIN),
+    Case("api_value_rules", "PUT", ADMIN,
+         data={"green_at": "0.9", "red_below": "0.8", "actuals_entry": "controller"}),
     Case("api_review_list", "GET", NOT_VIEWER),
     Case("api_notification_list", "GET", ALL),
     Case("api_decision_list", "GET", ALL),
@@ -349,7 +384,7 @@ def _request(client, case: Case, world: World, *, org_slug: str, api: bool):
     call = getattr(client, case.method.lower())
     data = case.data(world) if callable(case.data) else (case.data or {})
     if api:
-        return call(url, data, format="json", **case.headers(world))
+        return call(url, data, format=case.fmt, **case.headers(world))
     return call(url, data)
 
 
