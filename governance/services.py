@@ -40,6 +40,7 @@ from .models import (
     StageEvent,
     SubmissionStatus,
 )
+from .notifications import notify
 
 DEFAULT_CRITERIA = {
     Stage.DETAILED: [Rule.OWNER_AND_SPONSOR, Rule.FIRST_PLANNED_VALUE],
@@ -82,28 +83,6 @@ def _lock(organization: Organization, initiative_id) -> Initiative:
     if initiative is None:
         raise NotFoundError("No such initiative.")
     return initiative
-
-
-def _notify(*, organization, recipients, kind: str, title: str, url: str, body: str = "") -> None:
-    seen = set()
-    for user in recipients:
-        if user is None or user.pk in seen:
-            continue
-        seen.add(user.pk)
-        Notification.objects.create(organization=organization, recipient=user, kind=kind,
-                                    title=title, body=body, url=url)
-    transaction.on_commit(lambda: _email(list(seen), title, body, url), robust=True)
-
-
-def _email(user_ids, title, body, url) -> None:
-    from django.conf import settings
-    from django.core.mail import send_mass_mail
-
-    from cat4.tenancy.models import User
-
-    users = User.objects.filter(pk__in=user_ids, is_active=True)
-    send_mass_mail([(title, f"{body}\n\n{settings.SITE_URL}{url}".strip(), None, [u.email])
-                    for u in users])
 
 
 def _initiative_url(initiative: Initiative) -> str:
@@ -185,7 +164,7 @@ def gate_submit(*, membership: Membership, initiative_id, comment: str = "",
     for role, user in approvers.items():
         Approval.objects.create(organization=org, submission=submission, role=role,
                                 approver=user)
-    _notify(organization=org, recipients=approvers.values(), kind="approval_requested",
+    notify(organization=org, recipients=approvers.values(), kind="approval_requested",
             title=f"Approval requested: {initiative.code} to {Stage(gate).label}",
             body=f"{membership.user} submitted {initiative} for the {Stage(gate).label} gate.",
             url=reverse("my_reviews", kwargs={"org_slug": org.slug}))
@@ -246,7 +225,7 @@ def approval_decide(*, membership: Membership, approval_id, decision: str,
         submission.decided_at = now
         submission.save(update_fields=["status", "decided_at"])
         Approval.objects.filter(submission=submission, decision=Decision.PENDING).delete()
-        _notify(organization=org, recipients=[submission.submitted_by, initiative.owner],
+        notify(organization=org, recipients=[submission.submitted_by, initiative.owner],
                 kind="gate_rejected", title=f"{initiative.code}: {gate_label} gate rejected",
                 body=f"{membership.user}: {comment}", url=url)
     elif not submission.approvals.filter(decision=Decision.PENDING).exists():
@@ -255,12 +234,12 @@ def approval_decide(*, membership: Membership, approval_id, decision: str,
         submission.save(update_fields=["status", "decided_at"])
         _transition(initiative, initiative.pass_gate, actor=membership.user,
                     submission=submission)
-        _notify(organization=org, recipients=[submission.submitted_by, initiative.owner,
+        notify(organization=org, recipients=[submission.submitted_by, initiative.owner,
                                               initiative.sponsor],
                 kind="gate_passed", title=f"{initiative.code} passed the {gate_label} gate",
                 url=url)
     else:
-        _notify(organization=org, recipients=[submission.submitted_by],
+        notify(organization=org, recipients=[submission.submitted_by],
                 kind="gate_approved_partly",
                 title=f"{initiative.code}: {approval.get_role_display()} approved",
                 body="Waiting for the other approvals.", url=url)
@@ -578,7 +557,7 @@ def rebaseline_request(*, membership: Membership, initiative_id, reason: str,
     rebaseline = Rebaseline.objects.create(
         organization=org, initiative=initiative, reason=reason,
         values=_parse_rebaseline(initiative, values), requested_by=membership.user)
-    _notify(organization=org, recipients=[initiative.controller], kind="rebaseline_requested",
+    notify(organization=org, recipients=[initiative.controller], kind="rebaseline_requested",
             title=f"Re-baseline requested: {initiative.code}", body=reason,
             url=reverse("my_reviews", kwargs={"org_slug": org.slug}))
     return rebaseline
@@ -636,7 +615,7 @@ def rebaseline_decide(*, membership: Membership, rebaseline_id, decision: str,
                  f"{rebaseline.reason}" + (f" ({comment})" if comment else ""),
         recorded_by=membership.user)
     DecisionLogInitiative.objects.create(organization=org, entry=entry, initiative=initiative)
-    _notify(organization=org, recipients=[rebaseline.requested_by, initiative.owner],
+    notify(organization=org, recipients=[rebaseline.requested_by, initiative.owner],
             kind=f"rebaseline_{decision}",
             title=f"{initiative.code}: re-baseline {decision}", body=comment,
             url=_initiative_url(initiative))

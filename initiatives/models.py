@@ -43,6 +43,15 @@ def stage_reached(stage: str, gate: str) -> bool:
     return stage in GATE_ORDER and GATE_ORDER.index(stage) >= GATE_ORDER.index(gate)
 
 
+class Cadence(models.IntegerChoices):
+    """How often an initiative's owner posts a status update (in days)."""
+
+    WEEKLY = 7, "Weekly"
+    FORTNIGHTLY = 14, "Every two weeks"
+    MONTHLY = 30, "Monthly"
+    QUARTERLY = 91, "Quarterly"
+
+
 class ActualsEntry(models.TextChoices):
     OWNER_THEN_CONTROLLER = "owner", "Owners enter actuals, the controller validates them"
     CONTROLLER_ONLY = "controller", "Only controllers enter actuals"
@@ -161,6 +170,10 @@ class Initiative(FSMModelMixin, TenantModel):
                                     help_text="The stage an on-hold initiative resumes to.")
     hold_reason = models.TextField(blank=True)
     cancel_reason = models.TextField(blank=True)
+    # A status update is due this many days after the last one (or after creation);
+    # past that the initiative is stale and never shows green.
+    update_cadence_days = models.PositiveSmallIntegerField(choices=Cadence.choices,
+                                                           default=Cadence.MONTHLY)
     # The controller's validation of realised value, required before closure.
     value_validated_at = models.DateTimeField(null=True, blank=True)
     value_validated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
