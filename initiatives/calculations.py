@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import (
     ROUND_CEILING,
     ROUND_DOWN,
@@ -34,11 +34,13 @@ __all__ = [
     "fiscal_year_label",
     "fiscal_year_months",
     "format_money",
+    "is_update_stale",
     "month_range",
     "run_rate",
     "schedule_rag",
     "technical_progress",
     "totals_by_fiscal_year",
+    "update_due",
     "worst_colour",
 ]
 
@@ -412,6 +414,19 @@ def schedule_rag(
         colour,
         f"{what} by {_days(late)} (due {oldest.due_date.isoformat()}), {rule} → {colour}",
     )
+
+
+def update_due(*, last_update: date | None, created: date, cadence_days: int) -> date:
+    """When an initiative's next status update is due: one cadence after the last
+    update, or after the initiative was created when it has none."""
+    return (last_update or created) + timedelta(days=cadence_days)
+
+
+def is_update_stale(*, last_update: date | None, created: date, cadence_days: int,
+                    today: date) -> bool:
+    """Stale: the next status update was due before today."""
+    return update_due(last_update=last_update, created=created,
+                      cadence_days=cadence_days) < today
 
 
 def apply_staleness(rag: Rag, *, stale: bool, last_update: date | None) -> Rag:
