@@ -25,9 +25,24 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/3"),
         "options": {"expires": 2 * 60},
     },
+    "governance-evaluate-escalations": {
+        "task": "governance.evaluate_escalations",
+        "schedule": crontab(minute=7),
+        "options": {"expires": 50 * 60},
+    },
     "kpis-recompute-all": {
         "task": "kpis.recompute_all",
         "schedule": crontab(hour=2, minute=30),
         "options": {"expires": 60 * 60},
+    },
+    "governance-send-reminders": {
+        "task": "governance.send_reminders",
+        "schedule": crontab(hour=6, minute=0),
+        "options": {"expires": 3 * 60 * 60},
+    },
+    "governance-send-digests": {
+        "task": "governance.send_digests",
+        "schedule": crontab(hour=7, minute=0),
+        "options": {"expires": 3 * 60 * 60},
     },
 }

@@ -94,6 +94,10 @@ def _num(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
+def _date(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
 def _days(n: int) -> str:
     return f"{n} day" if n == 1 else f"{n} days"
 
@@ -197,27 +201,22 @@ def find_one_time_cost_over(organization: Organization, rule, *, today: date) ->
 
 
 def find_milestone_overdue(organization: Organization, rule, *, today: date) -> list[Firing]:
-    n = int(_n(rule.threshold, Condition.MILESTONE_OVERDUE))
+    n = max(int(_n(rule.threshold, Condition.MILESTONE_OVERDUE)), 1)
     rows = (Milestone.objects.filter(organization=organization, done_date__isnull=True,
                                      waived=False, due_date__lte=today - timedelta(days=n),
                                      initiative__stage__in=ACTIVE_STAGES)
             .select_related("initiative"))
     firings = []
     for m in rows:
-        late = (today - m.due_date).days
-        if late <= 0:
-            continue  # due today is not overdue
-        i = m.initiative
+        late, i = (today - m.due_date).days, m.initiative
         firings.append(Firing(
             SubjectType.MILESTONE, m.pk, f"{i.code}: {m.title}", m.due_date.isoformat(),
             {"due_date": m.due_date.isoformat(), "days_overdue": late, "threshold": n},
-            f"Milestone “{m.title}” of {i.code} was due on {m.due_date:%d %b %Y} and is "
-            f"{_days(late)} overdue, rule: more than {_days(n)}." if n else
-            f"Milestone “{m.title}” of {i.code} was due on {m.due_date:%d %b %Y} and is "
-            f"{_days(late)} overdue.",
+            f"Milestone “{m.title}” of {i.code} was due on {_date(m.due_date)} and is "
+            f"{_days(late)} overdue, rule: {_days(n)} or more.",
             initiative_id=i.pk, owners=[i.owner_id],
             sponsors=[i.sponsor_id] if i.sponsor_id else []))
-    return [f for f in firings if f.inputs["days_overdue"] > n or n == 0]
+    return firings
 
 
 def find_dependency_late(organization: Organization, rule, *, today: date) -> list[Firing]:
@@ -239,7 +238,7 @@ def find_dependency_late(organization: Organization, rule, *, today: date) -> li
             d.need_by.isoformat(),
             {"need_by": d.need_by.isoformat(), "supplier": supplier.code,
              "supplier_stage": supplier.stage, "days_late": late, "threshold": n},
-            f"{i.code} needed {supplier.code} delivered by {d.need_by:%d %b %Y}; it is still "
+            f"{i.code} needed {supplier.code} delivered by {_date(d.need_by)}; it is still "
             f"{state}, {_days(late)} later" + (f" (rule: more than {_days(n)})." if n else "."),
             initiative_id=i.pk, owners=[i.owner_id],
             sponsors=[i.sponsor_id] if i.sponsor_id else []))
@@ -287,7 +286,7 @@ def find_approval_pending(organization: Organization, rule, *, today: date,
              "approver": str(a.approver), "threshold": n},
             f"The {a.get_role_display().lower()} approval of {i.code} for the {gate} gate "
             f"has waited {_days(waiting)} for {a.approver} (submitted "
-            f"{s.submitted_at:%d %b %Y}), rule: more than {_days(n)}.",
+            f"{_date(s.submitted_at)}), rule: more than {_days(n)}.",
             initiative_id=i.pk, owners=[a.approver_id, i.owner_id],
             sponsors=[i.sponsor_id] if i.sponsor_id else []))
     return firings
@@ -319,12 +318,12 @@ def find_stale(organization: Organization, rule, *, today: date) -> list[Firing]
         overdue = (today - due).days
         if overdue <= 0 or overdue < n:
             continue
-        since = f"the last on {last:%d %b %Y}" if last else "none posted yet"
+        since = f"the last on {_date(last)}" if last else "none posted yet"
         firings.append(Firing(
             SubjectType.INITIATIVE, i.pk, str(i), due.isoformat(),
             {"due": due.isoformat(), "last_update": last.isoformat() if last else None,
              "cadence_days": i.update_cadence_days, "days_overdue": overdue, "threshold": n},
-            f"{i.code}'s status update was due on {due:%d %b %Y} "
+            f"{i.code}'s status update was due on {_date(due)} "
             f"({i.get_update_cadence_days_display().lower()}, {since}) and is "
             f"{_days(overdue)} overdue, rule: {_days(n)} or more.",
             initiative_id=i.pk, owners=[i.owner_id],
@@ -345,7 +344,7 @@ def find_stale(organization: Organization, rule, *, today: date) -> list[Firing]
             {"due": due.isoformat(),
              "latest_period": k.latest_period.isoformat() if k.latest_period else None,
              "frequency": k.frequency, "days_overdue": overdue, "threshold": n},
-            f"KPI “{k.name}” needed a reading by {due:%d %b %Y} ({since}); it is "
+            f"KPI “{k.name}” needed a reading by {_date(due)} ({since}); it is "
             f"{_days(overdue)} overdue, rule: {_days(n)} or more.",
             kpi_id=k.pk, owners=[k.owner_id], sponsors=sponsors.get(k.pk, [])))
     return firings
@@ -387,7 +386,7 @@ def find_kpi_off_track(organization: Organization, rule, *, today: date) -> list
             f"KPI “{k.name}” has been off track (red) for {streak} consecutive "
             f"period{'s' if streak != 1 else ''} ({span}), rule: {n} or more; latest "
             f"{kcalc.format_value(latest.actual, k.unit)} against an expected "
-            f"{kcalc.format_value(latest.expected, k.unit)}.",
+            f"{kcalc.format_value(latest.expected.quantize(Decimal('0.01')), k.unit)}.",
             kpi_id=k.pk, owners=[k.owner_id], sponsors=sponsors.get(k.pk, [])))
     return firings
 

@@ -4,7 +4,8 @@ from . import permissions, selectors
 
 
 def governance_counts(request):
-    """Pending reviews and unread notifications for the navigation (three counts)."""
+    """Pending reviews, unread notifications and unresolved escalations for the
+    navigation (four counts)."""
     membership = getattr(request, "membership", None)
     if membership is None:
         return {}
@@ -17,4 +18,8 @@ def governance_counts(request):
                 + selectors.rebaselines_for(organization=org, user=request.user).count()
                 if permissions.can_view_reviews(membership=membership) else 0),
             "unread_count": selectors.unread_count(organization=org, user=request.user),
+            "can_view_escalations": permissions.can_view_escalations(membership=membership),
+            "open_escalation_count": (
+                selectors.open_escalation_count(organization=org)
+                if permissions.can_view_escalations(membership=membership) else 0),
         }

@@ -334,3 +334,45 @@ def _advance(initiative, target_stage, *, rng, today, owner, sponsor, controller
                     membership=owner, line_id=line.pk, kind=ValueKind.FORECAST,
                     values={m: str((a * factor).quantize(Decimal("0.01")))
                             for m, a in planned.items()})
+
+
+ACKNOWLEDGEMENTS = [
+    "Discussed with the owner; recovery plan due at the next steering committee.",
+    "Known: waiting for the supplier's revised offer, expected within two weeks.",
+]
+
+
+def seed_escalations(org: Organization, *, now=None) -> int:
+    """Let the demo organisation's escalations come about as they would have: a few
+    initiatives whose owners stopped posting updates and a few approvals left waiting,
+    then the engine run as it would have run over the last two weeks, so escalations
+    were raised on different days and stand at different levels. Returns how many are
+    unresolved; an organisation that already has escalations is left as it is."""
+    from .escalations import evaluate_org
+    from .models import Escalation, EscalationState, GateSubmission, SubmissionStatus
+
+    if Escalation.objects.filter(organization=org).exists():
+        return 0
+    now = now or timezone.now()
+    active = list(Initiative.objects.filter(
+        organization=org, stage__in=["identified", "detailed", "decided", "implemented"])
+        .order_by("code"))
+    for days, initiative in zip((75, 60, 52, 45), active[3::7], strict=False):
+        then = now - timedelta(days=days)
+        Initiative.objects.filter(pk=initiative.pk).update(created_at=then)
+        initiative.status_updates.update(created_at=then)
+    for days, submission in zip((9, 5, 3), GateSubmission.objects.filter(
+            organization=org, status=SubmissionStatus.PENDING).order_by("pk"), strict=False):
+        GateSubmission.objects.filter(pk=submission.pk).update(
+            submitted_at=now - timedelta(days=days))
+    for days_ago in (16, 11, 6, 0):
+        evaluate_org(org.pk, now=now - timedelta(days=days_ago))
+    # The sponsor has seen two of those that reached them and said what happens next.
+    sponsor = _members(org)[Role.EXECUTIVE][0]
+    reached = Escalation.objects.filter(organization=org, level__gte=2,
+                                        state=EscalationState.OPEN).order_by("pk")
+    for escalation, comment in zip(reached, ACKNOWLEDGEMENTS, strict=False):
+        services.escalation_acknowledge(membership=sponsor, escalation_id=escalation.pk,
+                                        comment=comment)
+    return Escalation.objects.filter(organization=org).exclude(
+        state=EscalationState.RESOLVED).count()

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from cat4.tenancy.models import Membership, Organization, User
 from initiatives import permissions as initiative_permissions
@@ -14,9 +14,16 @@ from .models import (
     Approval,
     Decision,
     DecisionLogEntry,
+    Delivery,
+    Escalation,
+    EscalationNotice,
+    EscalationRule,
+    EscalationState,
     Evidence,
     GateSubmission,
     Notification,
+    NotificationKind,
+    NotificationPreference,
     Rebaseline,
     StageEvent,
     SubmissionStatus,
@@ -174,3 +181,64 @@ def settings_overview(*, organization: Organization) -> dict:
         "objective": StrategicObjective.objects.filter(organization=organization),
     }
     return {"gates": gates, "lists": lists}
+
+
+# --- Escalations -----------------------------------------------------------------------
+
+UNRESOLVED = "unresolved"
+ESCALATION_STATE_FILTERS = (UNRESOLVED, "open", "acknowledged", "resolved")
+
+
+def escalation_list(*, organization: Organization, state: str = "", level=None, rule=None):
+    """The organisation's escalations, newest first. ``state`` is one of
+    open / acknowledged / resolved, "unresolved" (open or acknowledged) or "" (all);
+    ``level`` a level number; ``rule`` a rule id. Rows carry what a list shows, in
+    one query."""
+
+    qs = (Escalation.objects.filter(organization=organization)
+          .select_related("rule", "initiative", "kpi", "acknowledged_by", "resolved_by"))
+    if state == UNRESOLVED:
+        qs = qs.exclude(state=EscalationState.RESOLVED)
+    elif state:
+        qs = qs.filter(state=state)
+    if level:
+        qs = qs.filter(level=level)
+    if rule:
+        qs = qs.filter(rule_id=getattr(rule, "pk", rule))
+    return qs
+
+
+def escalation_get(*, organization: Organization, escalation_id):
+    """One escalation of the organisation with its notices, or None."""
+
+
+    try:
+        escalation_id = int(escalation_id)
+    except (TypeError, ValueError):
+        return None
+    notices = EscalationNotice.objects.filter(organization=organization).select_related(
+        "recipient")
+    return (Escalation.objects.filter(organization=organization, pk=escalation_id)
+            .select_related("rule", "initiative__owner", "initiative__sponsor", "kpi__owner",
+                            "acknowledged_by", "resolved_by")
+            .prefetch_related(Prefetch("notices", queryset=notices)).first())
+
+
+def open_escalation_count(*, organization: Organization) -> int:
+    """Unresolved escalations of the organisation (one COUNT on the state index)."""
+
+    return (Escalation.objects.filter(organization=organization)
+            .exclude(state=EscalationState.RESOLVED).count())
+
+
+def escalation_rules(*, organization: Organization):
+
+    return EscalationRule.objects.filter(organization=organization)
+
+
+def notification_preferences_of(*, organization: Organization, user: User) -> dict[str, str]:
+    """Every notification kind with the member's delivery for it (default: at once)."""
+
+    chosen = dict(NotificationPreference.objects.filter(organization=organization, user=user)
+                  .values_list("kind", "delivery"))
+    return {kind: chosen.get(kind, Delivery.IMMEDIATE.value) for kind in NotificationKind.values}

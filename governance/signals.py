@@ -1,4 +1,5 @@
-"""New organisations start with the default gate criteria and approvers."""
+"""New organisations start with the default gate criteria and approvers, and the
+default escalation rules."""
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -6,6 +7,7 @@ from django_scopes import scope
 
 from cat4.tenancy.models import Organization
 
+from .escalations import ensure_rule_defaults
 from .services import ensure_gate_defaults
 
 
@@ -14,3 +16,4 @@ def give_new_organisations_gate_defaults(sender, instance, created, raw=False, *
     if created and not raw:
         with scope(organization=instance):
             ensure_gate_defaults(instance)
+            ensure_rule_defaults(instance)

@@ -345,3 +345,38 @@ def rebaseline_decide(request, org_slug, rebaseline_id):
     if request.POST.get("next") == "reviews":
         return redirect("my_reviews", org_slug=org_slug)
     return _back(rebaseline.initiative_id, org_slug)
+
+
+# --- Notification preferences ------------------------------------------------------------
+
+
+class NotificationPreferencesForm(forms.Form):
+    """One choice per notification kind: its email at once or in the daily digest."""
+
+    def __init__(self, *args, **kwargs):
+        from .models import Delivery, NotificationKind
+
+        super().__init__(*args, **kwargs)
+        for kind in NotificationKind:
+            self.fields[kind.value] = forms.ChoiceField(
+                choices=Delivery.choices, label=kind.label, widget=forms.RadioSelect)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(initiative_permissions.can_view_initiatives)
+def notification_preferences(request, org_slug):
+    """The member's own choices: every member manages their own, nobody else's."""
+    current = selectors.notification_preferences_of(organization=request.organization,
+                                                    user=request.user)
+    form = NotificationPreferencesForm(request.POST or None, initial=current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.notification_preferences_set(membership=request.membership,
+                                                  preferences=form.cleaned_data)
+        except ApplicationError as exc:
+            add_form_error(form, exc)
+        else:
+            messages.success(request, "Notification preferences saved.")
+            return redirect("notification_preferences", org_slug=org_slug)
+    return render(request, "governance/preferences.html", {"form": form},
+                  status=400 if form.errors else 200)

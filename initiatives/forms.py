@@ -9,6 +9,7 @@ from cat4.tenancy.models import Organization, User
 
 from .models import (
     BusinessUnit,
+    Cadence,
     Confidence,
     Function,
     ImpactCategory,
@@ -51,6 +52,13 @@ class InitiativeForm(forms.Form):
     start_date = forms.DateField(widget=DateInput())
     target_date = forms.DateField(widget=DateInput(),
                                   help_text="The end of the value horizon.")
+    # Not required: a form posted without it keeps the initiative's cadence (or, for a
+    # new one, the monthly default); the select itself always sends a value.
+    update_cadence_days = forms.TypedChoiceField(
+        choices=Cadence.choices, coerce=int, required=False, empty_value=None,
+        initial=Cadence.MONTHLY, label="Status updates",
+        help_text="How often the owner posts a status update. Past the due date the "
+                  "initiative is stale and never shows green.")
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, organization: Organization, **kwargs):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import Max, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from cat4.tenancy.models import Organization
@@ -28,6 +28,56 @@ SORTS = {
     "owner": "owner__full_name", "-owner": "-owner__full_name",
 }
 
+# The stages in which an owner keeps an initiative current: only these can be stale
+# (and get reminders). Closed, cancelled and on-hold initiatives expect no updates.
+ACTIVE_STAGES = (Stage.IDENTIFIED, Stage.DETAILED, Stage.DECIDED, Stage.IMPLEMENTED)
+
+
+def with_latest_update(qs: QuerySet[Initiative]) -> QuerySet[Initiative]:
+    """Annotate ``latest_update_at``: when the newest status update was posted (or
+    None), in the same query as the initiatives."""
+    return qs.annotate(latest_update_at=Max("status_updates__created_at"))
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """When an initiative's next status update is due, and whether it is late."""
+
+    cadence_days: int
+    cadence_label: str
+    last_update: date | None
+    due: date
+    expected: bool  # False for closed, cancelled and on-hold initiatives
+    stale: bool
+
+
+_NOT_ANNOTATED = object()
+
+
+def freshness_of(initiative: Initiative, *, last_update_at=_NOT_ANNOTATED,
+                 today: date | None = None) -> Freshness:
+    """The initiative's freshness. ``last_update_at`` is the time of its newest status
+    update; when not given it comes from the ``latest_update_at`` annotation
+    (with_latest_update), or, failing that, from one query."""
+    if last_update_at is _NOT_ANNOTATED:
+        last_update_at = getattr(initiative, "latest_update_at", _NOT_ANNOTATED)
+    if last_update_at is _NOT_ANNOTATED:
+        last_update_at = initiative.status_updates.aggregate(at=Max("created_at"))["at"]
+    today = today or timezone.localdate()
+    last_update = timezone.localdate(last_update_at) if last_update_at else None
+    created = timezone.localdate(initiative.created_at)
+    cadence = initiative.update_cadence_days
+    expected = initiative.stage in ACTIVE_STAGES
+    return Freshness(
+        cadence_days=cadence,
+        cadence_label=initiative.get_update_cadence_days_display(),
+        last_update=last_update,
+        due=calc.update_due(last_update=last_update, created=created, cadence_days=cadence),
+        expected=expected,
+        stale=expected and calc.is_update_stale(last_update=last_update, created=created,
+                                                cadence_days=cadence, today=today),
+    )
+
 
 def initiative_list(*, organization: Organization, stage: str = "", program=None,
                     owner=None, query: str = "", sort: str = "code") -> QuerySet[Initiative]:
@@ -42,7 +92,7 @@ def initiative_list(*, organization: Organization, stage: str = "", program=None
         qs = qs.filter(owner_id=owner)
     if query:
         qs = qs.filter(Q(code__icontains=query) | Q(title__icontains=query))
-    return qs.order_by(SORTS.get(sort, "code"), "id")
+    return with_latest_update(qs).order_by(SORTS.get(sort, "code"), "id")
 
 
 def value_totals(*, organization: Organization, initiative_ids) -> dict[int, dict[str, Decimal]]:
@@ -58,7 +108,8 @@ def value_totals(*, organization: Organization, initiative_ids) -> dict[int, dic
 
 
 def initiative_get(*, organization: Organization, initiative_id) -> Initiative | None:
-    return (Initiative.objects.filter(organization=organization, pk=initiative_id)
+    return (with_latest_update(Initiative.objects.filter(organization=organization,
+                                                         pk=initiative_id))
             .select_related("program__portfolio", "owner", "sponsor", "controller",
                             "business_unit", "function", "value_validated_by")
             .prefetch_related("objectives").first())
@@ -84,6 +135,7 @@ class InitiativeStatus:
     schedule: calc.Rag
     financial: calc.Rag
     latest_update: StatusUpdate | None
+    freshness: Freshness
 
 
 def value_grid(*, initiative: Initiative) -> tuple[list[date], list[LineGrid]]:
@@ -129,11 +181,18 @@ def initiative_status(*, initiative: Initiative, grids: list[LineGrid],
         financial = calc.combine_financial(
             lines, thresholds=thresholds_for(initiative.organization),
             currency=initiative.organization.base_currency)
+    latest_update = initiative.status_updates.select_related("author").first()
+    freshness = freshness_of(initiative, today=today,
+                             last_update_at=latest_update.created_at if latest_update else None)
+    # A stale initiative never shows green: whoever reads the colour learns it is unconfirmed.
     return InitiativeStatus(
         progress=calc.technical_progress(milestones),
-        schedule=calc.schedule_rag(milestones, today=today),
-        financial=financial,
-        latest_update=initiative.status_updates.select_related("author").first(),
+        schedule=calc.apply_staleness(calc.schedule_rag(milestones, today=today),
+                                      stale=freshness.stale, last_update=freshness.last_update),
+        financial=calc.apply_staleness(financial, stale=freshness.stale,
+                                       last_update=freshness.last_update),
+        latest_update=latest_update,
+        freshness=freshness,
     )
 
 

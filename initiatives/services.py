@@ -22,6 +22,7 @@ from .calculations import month_range
 from .models import (
     ActualsEntry,
     BusinessUnit,
+    Cadence,
     Confidence,
     Dependency,
     Function,
@@ -108,7 +109,7 @@ def value_settings_for(organization: Organization) -> ValueSettings:
 # --- Initiatives -------------------------------------------------------------
 
 FIELDS = ("code", "title", "description", "program", "owner", "sponsor", "controller",
-          "business_unit", "function", "start_date", "target_date")
+          "business_unit", "function", "start_date", "target_date", "update_cadence_days")
 
 
 def _clean_initiative_fields(org: Organization, values: dict) -> dict:
@@ -148,6 +149,13 @@ def _clean_initiative_fields(org: Organization, values: dict) -> dict:
             if not isinstance(values[field], date):
                 raise ApplicationError("Enter a date.", field=field)
             cleaned[field] = values[field]
+    if "update_cadence_days" in values:
+        cadence = values["update_cadence_days"]
+        if isinstance(cadence, bool) or cadence not in Cadence.values:
+            choices = ", ".join(f"{c.value} ({c.label.lower()})" for c in Cadence)
+            raise ApplicationError(f"Choose an update cadence: {choices}.",
+                                   field="update_cadence_days")
+        cleaned["update_cadence_days"] = int(cadence)
     return cleaned
 
 
@@ -184,7 +192,7 @@ def _save_unique_code(initiative: Initiative) -> None:
 def initiative_create(*, membership: Membership, code: str, title: str, program,
                       owner, start_date: date, target_date: date, description: str = "",
                       sponsor=None, controller=None, business_unit=None, function=None,
-                      objectives=()) -> Initiative:
+                      objectives=(), update_cadence_days: int = Cadence.MONTHLY) -> Initiative:
     _require(permissions.can_create_initiative(membership=membership),
              "Only admins and owners create initiatives.")
     org = membership.organization
@@ -192,7 +200,7 @@ def initiative_create(*, membership: Membership, code: str, title: str, program,
         "code": code, "title": title, "description": description, "program": program,
         "owner": owner, "sponsor": sponsor, "controller": controller,
         "business_unit": business_unit, "function": function, "start_date": start_date,
-        "target_date": target_date})
+        "target_date": target_date, "update_cadence_days": update_cadence_days})
     if membership.role != "admin" and values["owner"].pk != membership.user_id:
         raise ApplicationError("Owners create initiatives that they own themselves.",
                                field="owner")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from governance import settings_views
+from governance import escalation_views, settings_views
 from governance import views as governance_views
 
 from . import views
@@ -53,7 +53,21 @@ org_urlpatterns = [
     path("reviews/", governance_views.my_reviews, name="my_reviews"),
     path("inbox/", governance_views.inbox, name="inbox"),
     path("inbox/read/", governance_views.inbox_mark_read, name="inbox_mark_read"),
+    path("inbox/preferences/", governance_views.notification_preferences,
+         name="notification_preferences"),
     path("decisions/", governance_views.decision_log, name="decision_log"),
+    path("escalations/", escalation_views.escalation_list, name="escalation_list"),
+    path("escalations/<int:escalation_id>/", escalation_views.escalation_detail,
+         name="escalation_detail"),
+    path("escalations/<int:escalation_id>/acknowledge/",
+         escalation_views.escalation_acknowledge, name="escalation_acknowledge"),
+    path("escalations/<int:escalation_id>/resolve/", escalation_views.escalation_resolve,
+         name="escalation_resolve"),
+    path("settings/escalations/", escalation_views.escalation_rules, name="escalation_rules"),
+    path("settings/escalations/<int:rule_id>/", escalation_views.escalation_rule_edit,
+         name="escalation_rule_edit"),
+    path("settings/escalations/<int:rule_id>/toggle/", escalation_views.escalation_rule_toggle,
+         name="escalation_rule_toggle"),
     path("settings/governance/", settings_views.governance_settings,
          name="governance_settings"),
     path("settings/governance/values/", settings_views.value_settings_save,

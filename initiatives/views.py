@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cat4.common.exceptions import ApplicationError, PermissionDeniedError
@@ -54,7 +55,9 @@ def initiative_list(request, org_slug):
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     totals = selectors.value_totals(organization=org,
                                    initiative_ids=[i.pk for i in page.object_list])
-    rows = [(i, totals.get(i.pk, {})) for i in page.object_list]
+    today = timezone.localdate()
+    rows = [(i, totals.get(i.pk, {}), selectors.freshness_of(i, today=today))
+            for i in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "rows": rows, "query": query.urlencode(),
@@ -114,6 +117,8 @@ def initiative_detail(request, org_slug, initiative_id):
 def _initiative_values(form: InitiativeForm) -> dict:
     data = dict(form.cleaned_data)
     data.pop("version", None)
+    if data.get("update_cadence_days") is None:  # not sent: keep it (or the default)
+        data.pop("update_cadence_days", None)
     data["objectives"] = list(data.get("objectives") or [])
     return data
 

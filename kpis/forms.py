@@ -2,6 +2,7 @@ from django import forms
 
 from cat4.tenancy.models import Organization
 from initiatives.forms import DateInput, MemberChoiceField, members_of
+from initiatives.models import Initiative, StrategicObjective
 
 from .models import Direction, Frequency
 
@@ -16,11 +17,27 @@ class KpiForm(forms.Form):
     target = forms.DecimalField(max_digits=18, decimal_places=4)
     target_date = forms.DateField(widget=DateInput())
     owner = MemberChoiceField(queryset=None, help_text="Enters the readings.")
+    green_at = forms.DecimalField(
+        label="Green at", required=False, max_digits=4, decimal_places=3,
+        help_text="A share of the expected performance, e.g. 0.95: a reading at or above it "
+                  "is green. Give both thresholds, or leave both empty to use the "
+                  "organisation's value rules.")
+    red_below = forms.DecimalField(
+        label="Red below", required=False, max_digits=4, decimal_places=3,
+        help_text="A share such as 0.85: below it a reading is red; between the two it is "
+                  "amber. Empty (with green at empty too) means the organisation's value "
+                  "rules apply.")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = members_of(organization)
+
+
+class KpiEditForm(KpiForm):
+    """The definition of an existing KPI, with the version the editor read."""
+
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
 
 
 class ReadingForm(forms.Form):
@@ -34,3 +51,24 @@ class ReadingForm(forms.Form):
 class ReadingsUploadForm(forms.Form):
     file = forms.FileField(help_text="CSV with the columns period,value and optionally "
                                      "comment; at most 5,000 rows.")
+
+
+class KpiLinkForm(forms.Form):
+    """Link a KPI to one initiative or one strategic objective of the organisation."""
+
+    initiative = forms.ModelChoiceField(queryset=Initiative.objects.none(), required=False,
+                                        empty_label="— none —")
+    objective = forms.ModelChoiceField(queryset=StrategicObjective.objects.none(),
+                                       required=False, empty_label="— none —",
+                                       label="Strategic objective",
+                                       help_text="Choose an initiative or an objective.")
+    weight = forms.DecimalField(max_digits=5, decimal_places=2, initial="1",
+                                help_text="How much this KPI counts for it, e.g. 1 or 0.5.")
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, prefix="link", **kwargs)
+        self.fields["initiative"].queryset = (
+            Initiative.objects.filter(organization=organization).order_by("code"))
+        self.fields["objective"].queryset = (
+            StrategicObjective.objects.filter(organization=organization).order_by("code"))
+        self.fields["initiative"].label_from_instance = lambda i: f"{i.code} {i.title}"

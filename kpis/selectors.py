@@ -11,7 +11,7 @@ from cat4.tenancy.models import Organization
 from initiatives.calculations import Rag, RagColour, apply_staleness
 
 from . import calculations as calc
-from .models import Kpi, KpiReading, KpiSnapshot
+from .models import Kpi, KpiLink, KpiReading, KpiSnapshot
 
 
 def is_stale(*, latest_period: date | None, frequency: str, today: date) -> bool:
@@ -106,4 +106,55 @@ def kpi_detail(*, kpi: Kpi, today: date | None = None) -> KpiDetail:
              "data": [str(calc.expected_value(spec, p)) for p in periods]},
         ],
     }
+    if projection is not None and readings:
+        # From the latest reading to where the trend lands on the target date (the
+        # projection card says the same in words).
+        last = max(readings)
+        target_period = calc.period_start(kpi.target_date, kpi.frequency)
+        points = {last: readings[last], target_period: projection.projected_value}
+        chart["series"].append({
+            "label": "Projection (trend to the target date)", "kind": "projection",
+            "data": [str(points[p]) if p in points else None for p in periods]})
     return KpiDetail(kpi_rows([kpi], today=today)[0], table, projection, chart)
+
+
+@dataclass
+class PlanRow:
+    period: date
+    label: str
+    planned: Decimal | None  # the planned value, if one is set
+    linear: Decimal  # the straight line from baseline to target
+    expected: Decimal  # what the variance is judged against: planned, else linear
+    outside: bool  # a planned value left outside the KPI's periods by a changed definition
+
+
+def kpi_plan(*, kpi: Kpi) -> list[PlanRow]:
+    """Every period of a KPI (baseline to target) with its planned value, the linear
+    value and the expected value the variance uses; planned values outside that range
+    (after the definition changed) are listed too, so they can be cleared."""
+    import dataclasses
+
+    from .services import plan_periods, spec_of
+
+    spec = spec_of(kpi)
+    line = dataclasses.replace(spec, planned={})
+    periods = plan_periods(kpi)
+    inside = set(periods)
+    rows = []
+    for period in sorted(inside | set(spec.planned)):
+        rows.append(PlanRow(
+            period=period,
+            label=(calc.period_label(period, kpi.frequency) if period in inside
+                   else period.isoformat()),
+            planned=spec.planned.get(period), linear=calc.expected_value(line, period),
+            expected=calc.expected_value(spec, period), outside=period not in inside))
+    return rows
+
+
+def kpi_links(*, kpi: Kpi) -> list[KpiLink]:
+    """The initiatives and objectives a KPI serves, initiatives first."""
+    return sorted(
+        KpiLink.objects.filter(organization_id=kpi.organization_id, kpi=kpi)
+        .select_related("initiative", "objective"),
+        key=lambda link: (link.initiative_id is None,
+                          link.initiative.code if link.initiative else link.objective.code))

@@ -18,8 +18,8 @@ from cat4.tenancy.scoping import acting_in_org
 from initiatives.models import Initiative, StrategicObjective
 
 from . import permissions
-from .calculations import KpiSpec, kpi_rag, period_start, variance
-from .models import Direction, Frequency, Kpi, KpiLink, KpiReading, KpiSnapshot
+from .calculations import KpiSpec, kpi_rag, period_label, period_start, periods_between, variance
+from .models import Direction, Frequency, Kpi, KpiLink, KpiPlanPoint, KpiReading, KpiSnapshot
 
 MAX_VALUE = Decimal("99999999999999.9999")
 
@@ -144,15 +144,34 @@ def kpi_create(*, membership: Membership, name: str, unit: str, direction: str, 
     return kpi
 
 
+class StaleVersionError(ApplicationError):
+    """Someone else saved the KPI since this form or request read it."""
+
+    status_code = 412
+
+
+def kpi_version(kpi: Kpi) -> str:
+    """The version an editor read: the time of the last save of the definition (the
+    recompute job and readings update the row without touching it)."""
+    return kpi.updated_at.isoformat()
+
+
 @acting_in_org
 @transaction.atomic
-def kpi_update(*, membership: Membership, kpi_id, **changes) -> Kpi:
+def kpi_update(*, membership: Membership, kpi_id, version: str | None = None,
+               **changes) -> Kpi:
+    """Change a KPI's definition. With ``version`` (from ``kpi_version``), nothing is
+    written if someone saved in between: StaleVersionError says so."""
     if not permissions.can_manage_kpis(membership=membership):
         raise PermissionDeniedError("Only admins and executives change KPI definitions.")
     kpi = Kpi.objects.select_for_update().filter(organization=membership.organization,
                                                  pk=kpi_id).first()
     if kpi is None:
         raise NotFoundError("No such KPI.")
+    if version is not None and version != kpi_version(kpi):
+        raise StaleVersionError(
+            "Someone else changed this KPI since you opened it. Your changes are not saved "
+            "yet: review the current values and save again.")
     allowed = {"name", "description", "unit", "direction", "baseline", "baseline_date",
                "target", "target_date", "frequency", "owner", "green_at", "red_below"}
     unknown = set(changes) - allowed
@@ -200,6 +219,83 @@ def kpi_link(*, membership: Membership, kpi_id, initiative=None, objective=None,
     link, _ = KpiLink.objects.update_or_create(organization=org, kpi=kpi, **target,
                                                defaults={"weight": weight})
     return link
+
+
+@acting_in_org
+@transaction.atomic
+def kpi_unlink(*, membership: Membership, link_id) -> None:
+    """Remove one link of a KPI to an initiative or objective."""
+    if not permissions.can_manage_kpis(membership=membership):
+        raise PermissionDeniedError("Only admins and executives link KPIs.")
+    link = KpiLink.objects.filter(organization=membership.organization, pk=link_id).first()
+    if link is None:
+        raise NotFoundError("No such link.")
+    link.delete()
+
+
+def plan_periods(kpi: Kpi) -> list[date]:
+    """The periods a KPI may have a planned value for: from the period of its baseline
+    date to the period of its target date."""
+    return periods_between(kpi.baseline_date, kpi.target_date, kpi.frequency)
+
+
+def _plan_period(kpi: Kpi, period, periods: set[date], existing: set[date]) -> date:
+    if not isinstance(period, date):
+        raise ApplicationError("Enter the period as a date.", field="points")
+    field = f"points.{period:%Y-%m-%d}"
+    if period in existing:  # an existing planned value may always be cleared (see below)
+        return period
+    if period_start(period, kpi.frequency) != period:
+        expected = period_start(period, kpi.frequency)
+        raise ApplicationError(
+            f"{kpi.get_frequency_display()} periods start on {expected:%Y-%m-%d}, not "
+            f"{period:%Y-%m-%d}.", field=field)
+    if period not in periods:
+        first, last = min(periods), max(periods)
+        raise ApplicationError(
+            f"{period_label(period, kpi.frequency)} is outside the KPI's periods "
+            f"({period_label(first, kpi.frequency)} to {period_label(last, kpi.frequency)}, "
+            f"from the baseline date to the target date).", field=field)
+    return period
+
+
+@acting_in_org
+@transaction.atomic
+def kpi_plan_set(*, membership: Membership, kpi_id, points: dict) -> list[KpiPlanPoint]:
+    """Set (or clear, with None or "") the planned value of some periods of a KPI.
+
+    Each period is the start of a period of the KPI's frequency, from its baseline date
+    to its target date (a planned value left outside that range by a changed definition
+    may still be cleared). All or nothing: one bad point refuses the whole change,
+    naming it (``points.2026-03-01``). Marks the KPI dirty. Returns the KPI's planned
+    points after the change."""
+    if not permissions.can_manage_kpis(membership=membership):
+        raise PermissionDeniedError("Only admins and executives plan KPIs.")
+    kpi = Kpi.objects.select_for_update().filter(organization=membership.organization,
+                                                 pk=kpi_id).first()
+    if kpi is None:
+        raise NotFoundError("No such KPI.")
+    periods = set(plan_periods(kpi))
+    existing = set(KpiPlanPoint.objects.filter(kpi=kpi).values_list("period", flat=True))
+    parsed: dict[date, Decimal | None] = {}
+    for period, raw in points.items():
+        period = _plan_period(kpi, period, periods, existing)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            parsed[period] = None
+            continue
+        if period not in periods:
+            raise ApplicationError(
+                "This period is outside the KPI's periods now; it can only be cleared.",
+                field=f"points.{period:%Y-%m-%d}")
+        parsed[period] = _decimal(raw, field=f"points.{period:%Y-%m-%d}")
+    cleared = [p for p, v in parsed.items() if v is None]
+    KpiPlanPoint.objects.filter(kpi=kpi, period__in=cleared).delete()
+    for period, value in sorted((p, v) for p, v in parsed.items() if v is not None):
+        KpiPlanPoint.objects.update_or_create(organization=kpi.organization, kpi=kpi,
+                                              period=period, defaults={"value": value})
+    if parsed:
+        mark_dirty([kpi.pk])
+    return list(KpiPlanPoint.objects.filter(kpi=kpi).order_by("period"))
 
 
 def _check_period(kpi: Kpi, period) -> date:

@@ -91,3 +91,12 @@ def api_client_for(user: User | None) -> APIClient:
     if user is not None:
         client.force_authenticate(user=user)
     return client
+
+
+@pytest.fixture
+def worker(transactional_db):
+    """A real Celery worker process on the test database and the test Redis."""
+    from tests.workers import start_worker
+
+    with start_worker() as proc:
+        yield proc

@@ -106,3 +106,55 @@ class ImpactLineFactory(factory.django.DjangoModelFactory):
     organization = factory.SelfAttribute("initiative.organization")
     category = "cost_reduction"
     description = factory.Sequence(lambda n: f"Saving {n}")
+
+
+# --- Escalations (the engine raises them; tests build them directly) ---------------------
+
+
+class EscalationRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "governance.EscalationRule"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    condition = "stale"
+    threshold = 7
+    promote_after_days = 5
+    top_level = 3
+
+
+class EscalationFactory(factory.django.DjangoModelFactory):
+    """An open escalation of an initiative (pass ``initiative=``; or ``kpi=`` with
+    ``subject_type="kpi"``). The organisation comes from the rule."""
+
+    class Meta:
+        model = "governance.Escalation"
+
+    rule = factory.SubFactory(EscalationRuleFactory)
+    organization = factory.SelfAttribute("rule.organization")
+    initiative = None
+    kpi = None
+    subject_type = "initiative"
+    subject_id = factory.LazyAttribute(
+        lambda o: (o.kpi.pk if o.kpi is not None else o.initiative.pk if o.initiative else 1))
+    subject_label = factory.LazyAttribute(
+        lambda o: (o.kpi.name if o.kpi is not None
+                   else f"{o.initiative.code} {o.initiative.title}" if o.initiative
+                   else "Something"))
+    period = factory.Sequence(lambda n: f"2026-{n:05d}")
+    inputs = factory.LazyFunction(lambda: {"days_overdue": 9, "threshold": 7})
+    explanation = "No status update for 9 days; the rule allows 7."
+    level = 1
+    level_since = factory.LazyFunction(timezone.now)
+    raised_at = factory.LazyFunction(timezone.now)
+
+
+class EscalationNoticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "governance.EscalationNotice"
+
+    escalation = factory.SubFactory(EscalationFactory)
+    organization = factory.SelfAttribute("escalation.organization")
+    level = 1
+    recipient = factory.SubFactory(UserFactory)
+    notified_at = factory.LazyFunction(timezone.now)

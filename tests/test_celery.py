@@ -1,21 +1,14 @@
-"""Celery on the real Redis: a worker process consumes the housekeeping task
-and it does its work on the test database; the beat schedule is static and
-every periodic entry expires."""
+"""Celery on the real Redis: a worker process (the ``worker`` fixture of
+tests/conftest.py) consumes the housekeeping task and it does its work on the test
+database; the beat schedule is static and every periodic entry expires."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
-from urllib.parse import quote
 
 import pytest
 from celery.schedules import crontab
-from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
-from django.db import connection
 from django.utils import timezone
 
 from cat4.celery import app
@@ -31,38 +24,12 @@ def test_celery_is_json_only_with_late_acks():
 
 
 def test_beat_schedule_is_static_crontab_and_every_entry_expires():
+    app.loader.import_default_modules()  # register every app's tasks, as a worker does
     assert app.conf.beat_schedule, "no periodic tasks"
     for name, entry in app.conf.beat_schedule.items():
         assert isinstance(entry["schedule"], crontab), name
         assert entry["options"]["expires"] > 0, name
         assert entry["task"] in app.tasks, name
-
-
-def _database_url_of_test_db() -> str:
-    s = connection.settings_dict
-    auth = quote(s["USER"] or "")
-    if s.get("PASSWORD"):
-        auth += ":" + quote(s["PASSWORD"])
-    host = s.get("HOST") or ""
-    if host.startswith("/"):
-        return f"postgresql://{auth}@/{s['NAME']}?host={quote(host)}"
-    port = f":{s['PORT']}" if s.get("PORT") else ""
-    return f"postgresql://{auth}@{host}{port}/{s['NAME']}"
-
-
-@pytest.fixture
-def worker(transactional_db):
-    env = {**os.environ, "DATABASE_URL": _database_url_of_test_db(),
-           "DJANGO_SETTINGS_MODULE": "cat4.settings.test"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "cat4", "worker", "--pool", "solo",
-         "--loglevel", "WARNING", "--without-mingle", "--without-gossip",
-         "--hostname", f"test-{os.getpid()}@%h"],
-        env=env, cwd=settings.BASE_DIR, start_new_session=True,
-    )
-    yield proc
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=30)
 
 
 @pytest.mark.slow

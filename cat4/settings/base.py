@@ -265,6 +265,7 @@ SPECTACULAR_SETTINGS = {
         "KpiDirectionEnum": "kpis.models.Direction",
         "FrequencyEnum": "kpis.models.Frequency",
         "SubmissionStatusEnum": "governance.models.SubmissionStatus",
+        "DeliveryEnum": "governance.models.Delivery",
     },
 }
 

@@ -2,7 +2,14 @@ from rest_framework import serializers
 
 from cat4.tenancy.api.serializers import UserSerializer
 
-from ..models import Approval, DecisionLogEntry, GateSubmission, Notification, StageEvent
+from ..models import (
+    Approval,
+    Condition,
+    DecisionLogEntry,
+    GateSubmission,
+    Notification,
+    StageEvent,
+)
 
 
 class CriterionSerializer(serializers.Serializer):
@@ -159,3 +166,99 @@ class ValueRulesSerializer(serializers.Serializer):
     green_at = serializers.CharField(help_text='A share of plan, e.g. "0.95".')
     red_below = serializers.CharField(help_text='A share of plan, e.g. "0.85".')
     actuals_entry = serializers.CharField()
+
+
+# --- Escalations ---------------------------------------------------------------------------
+
+
+class EscalationRuleSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    condition = serializers.CharField()
+    condition_label = serializers.CharField(source="get_condition_display")
+    threshold = serializers.DecimalField(max_digits=8, decimal_places=2, allow_null=True,
+                                         help_text="The condition's N; null for financial_red.")
+    unit = serializers.SerializerMethodField(help_text='Of N: "days", "periods", "%" or "".')
+    promote_after_days = serializers.IntegerField()
+    top_level = serializers.IntegerField(help_text="1 owner, 2 sponsor, 3 steering group.")
+    active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+    def get_unit(self, rule) -> str:
+        from ..conditions import PARAMETERS
+
+        parameter = PARAMETERS.get(rule.condition)
+        return parameter.unit if parameter else ""
+
+
+class EscalationRuleWriteSerializer(serializers.Serializer):
+    """Types only; the service checks the ranges and names the field it refuses."""
+
+    name = serializers.CharField(max_length=120)
+    condition = serializers.ChoiceField(choices=Condition.choices)
+    threshold = serializers.DecimalField(
+        max_digits=None, decimal_places=None, allow_null=True, required=False, default=None,
+        help_text="The condition's N (see conditions in docs/api.md); required unless the "
+                  "condition is financial_red, where it is ignored.")
+    promote_after_days = serializers.IntegerField(required=False, default=5)
+    top_level = serializers.IntegerField(required=False, default=3)
+    active = serializers.BooleanField(required=False, default=True)
+
+
+class EscalationNoticeSerializer(serializers.Serializer):
+    level = serializers.IntegerField()
+    recipient = UserSerializer()
+    notified_at = serializers.DateTimeField()
+
+
+class EscalationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    rule = serializers.IntegerField(source="rule_id")
+    rule_name = serializers.CharField(source="rule.name")
+    condition = serializers.CharField(source="rule.condition")
+    subject_type = serializers.CharField()
+    subject_id = serializers.IntegerField()
+    subject_label = serializers.CharField()
+    initiative = serializers.IntegerField(source="initiative_id", allow_null=True)
+    kpi = serializers.IntegerField(source="kpi_id", allow_null=True)
+    period = serializers.CharField()
+    inputs = serializers.DictField()
+    explanation = serializers.CharField()
+    level = serializers.IntegerField()
+    level_since = serializers.DateTimeField()
+    state = serializers.CharField()
+    raised_at = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_by = UserSerializer(allow_null=True)
+    acknowledge_comment = serializers.CharField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolved_by = UserSerializer(allow_null=True,
+                                 help_text="Null when it resolved by itself (condition cleared).")
+    resolution_comment = serializers.CharField()
+    auto_resolved = serializers.BooleanField()
+
+
+class EscalationDetailSerializer(EscalationSerializer):
+    notices = EscalationNoticeSerializer(many=True, source="notices.all")
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="",
+                                    max_length=5000)
+
+
+def _preference_fields() -> dict:
+    from ..models import Delivery, NotificationKind
+
+    return {kind.value: serializers.ChoiceField(
+        choices=Delivery.choices, required=False,
+        help_text=f"{kind.label}: email at once (immediate) or in the daily digest.")
+        for kind in NotificationKind}
+
+
+# One field per notification kind, {kind: "immediate" | "digest"}; built from the kinds
+# so a new kind is in the API (and its schema) without touching this file.
+NotificationPreferencesSerializer = type(
+    "NotificationPreferencesSerializer", (serializers.Serializer,),
+    {"__doc__": "How the caller gets the email of each kind of notification (the inbox "
+                "always gets it).", **_preference_fields()})

@@ -1,11 +1,12 @@
 """Gates, approvals, steering actions, the review queue, notifications and decisions."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from cat4.tenancy.api.base import OrgAPIView
 from initiatives import permissions as initiative_perms
 from initiatives import services as initiative_services
 from initiatives.api.serializers import InitiativeSerializer
@@ -18,16 +19,22 @@ from .serializers import (
     ApprovalSerializer,
     ApproversSerializer,
     ChecklistAddSerializer,
+    CommentSerializer,
     CriterionActiveSerializer,
     DecisionEntrySerializer,
     DecisionLogSerializer,
     DecisionSerializer,
+    EscalationDetailSerializer,
+    EscalationRuleSerializer,
+    EscalationRuleWriteSerializer,
+    EscalationSerializer,
     EvidenceSerializer,
     EvidenceUploadSerializer,
     GatePanelSerializer,
     GateSettingsSerializer,
     GateSubmitSerializer,
     HistoryEntrySerializer,
+    NotificationPreferencesSerializer,
     NotificationSerializer,
     ReasonSerializer,
     RebaselineRequestSerializer,
@@ -334,3 +341,164 @@ class ValueRulesView(InitiativeScoped):
             membership=self.membership, actuals_entry=data.validated_data["actuals_entry"],
             **shares)
         return Response(ValueRulesSerializer(settings).data)
+
+
+# --- Escalations -------------------------------------------------------------------------
+
+
+class EscalationRuleListView(mixins.ListModelMixin, OrgAPIView):
+    predicates = {"GET": perms.can_view_escalations, "POST": perms.can_manage_escalation_rules}
+    serializer_class = EscalationRuleSerializer
+
+    def get_queryset(self):
+        return selectors.escalation_rules(organization=self.organization)
+
+    def get(self, request, org_slug):
+        return self.list(request)
+
+    @extend_schema(request=EscalationRuleWriteSerializer, responses={201: EscalationRuleSerializer})
+    def post(self, request, org_slug):
+        data = EscalationRuleWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rule = services.escalation_rule_create(membership=self.membership,
+                                               **data.validated_data)
+        return Response(EscalationRuleSerializer(rule).data, status=201)
+
+
+class EscalationRuleDetailView(OrgAPIView):
+    predicates = {"GET": perms.can_view_escalations,
+                  "PATCH": perms.can_manage_escalation_rules}
+    serializer_class = EscalationRuleSerializer
+
+    def get_rule(self):
+        rule = selectors.escalation_rules(organization=self.organization).filter(
+            pk=self.kwargs["rule_id"]).first()
+        if rule is None:
+            raise exceptions.NotFound()
+        return rule
+
+    def get(self, request, org_slug, rule_id):
+        return Response(EscalationRuleSerializer(self.get_rule()).data)
+
+    @extend_schema(request=EscalationRuleWriteSerializer(partial=True),
+                   responses=EscalationRuleSerializer,
+                   description="Change a rule, or switch it off or on with "
+                               '{"active": false}. The condition of a rule that has raised '
+                               "escalations cannot change (409).")
+    def patch(self, request, org_slug, rule_id):
+        rule = self.get_rule()
+        data = EscalationRuleWriteSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        rule = services.escalation_rule_update(membership=self.membership, rule_id=rule.pk,
+                                               **data.validated_data)
+        return Response(EscalationRuleSerializer(rule).data)
+
+
+ESCALATION_STATES = ["open", "acknowledged", "resolved", selectors.UNRESOLVED]
+
+
+@extend_schema(parameters=[
+    OpenApiParameter("state", OpenApiTypes.STR, enum=ESCALATION_STATES,
+                     description="unresolved = open or acknowledged; all states when left out."),
+    OpenApiParameter("level", OpenApiTypes.INT, enum=[1, 2, 3]),
+    OpenApiParameter("rule", OpenApiTypes.INT, description="A rule id."),
+])
+class EscalationListView(mixins.ListModelMixin, OrgAPIView):
+    predicates = {"GET": perms.can_view_escalations}
+    serializer_class = EscalationSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        state = params.get("state", "")
+        if state and state not in ESCALATION_STATES:
+            raise exceptions.ValidationError(
+                {"state": [f"Choose one of {', '.join(ESCALATION_STATES)}."]})
+        level = params.get("level", "")
+        if level and level not in {"1", "2", "3"}:
+            raise exceptions.ValidationError(
+                {"level": ["Choose 1 (owner), 2 (sponsor) or 3 (steering group)."]})
+        rule = params.get("rule", "")
+        if rule and not (rule.isascii() and rule.isdigit() and selectors.escalation_rules(
+                organization=self.organization).filter(pk=int(rule)).exists()):
+            raise exceptions.ValidationError({"rule": ["No such rule of this organisation."]})
+        return selectors.escalation_list(organization=self.organization, state=state,
+                                         level=int(level) if level else None,
+                                         rule=int(rule) if rule else None)
+
+    def get(self, request, org_slug):
+        return self.list(request)
+
+
+class EscalationScoped(OrgAPIView):
+    def get_escalation(self):
+        escalation = selectors.escalation_get(organization=self.organization,
+                                              escalation_id=self.kwargs["escalation_id"])
+        if escalation is None:
+            raise exceptions.NotFound()
+        return escalation
+
+
+class EscalationDetailView(EscalationScoped):
+    predicates = {"GET": perms.can_view_escalations}
+    serializer_class = EscalationDetailSerializer
+
+    def get(self, request, org_slug, escalation_id):
+        return Response(EscalationDetailSerializer(self.get_escalation()).data)
+
+
+def _escalation_action(service, *, doc: str):
+    class View(EscalationScoped):
+        predicates = {"POST": perms.can_view_escalations}
+        serializer_class = EscalationDetailSerializer
+
+        @extend_schema(request=CommentSerializer, responses=EscalationDetailSerializer,
+                       description=doc)
+        def post(self, request, org_slug, escalation_id):
+            escalation = self.get_escalation()
+            data = CommentSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            service(membership=self.membership, escalation_id=escalation.pk,
+                    comment=data.validated_data["comment"])
+            return Response(EscalationDetailSerializer(self.get_escalation()).data)
+
+    View.__name__ = View.__qualname__ = f"{service.__name__.title().replace('_', '')}View"
+    return View
+
+
+EscalationAcknowledgeView = _escalation_action(
+    services.escalation_acknowledge,
+    doc="Acknowledge an open escalation, with a comment (409 unless it is open).")
+EscalationResolveView = _escalation_action(
+    services.escalation_resolve,
+    doc="Resolve an open or acknowledged escalation, with a comment (409 when already "
+        "resolved); everyone notified of it is told.")
+
+
+# --- Notification preferences ------------------------------------------------------------
+
+
+class NotificationPreferencesView(OrgAPIView):
+    """The caller's own preferences in this organisation: every kind with its delivery.
+    PUT changes the kinds it names (the others keep theirs); an unknown kind or
+    delivery is a 400 on that kind."""
+
+    predicates = {"GET": initiative_perms.can_view_initiatives,
+                  "PUT": initiative_perms.can_view_initiatives}
+    serializer_class = NotificationPreferencesSerializer
+
+    def get(self, request, org_slug):
+        current = selectors.notification_preferences_of(organization=self.organization,
+                                                        user=request.user)
+        return Response(NotificationPreferencesSerializer(current).data)
+
+    @extend_schema(request=NotificationPreferencesSerializer,
+                   responses=NotificationPreferencesSerializer)
+    def put(self, request, org_slug):
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError(
+                {"non_field_errors": ['Send an object such as {"reminder": "digest"}.']})
+        NotificationPreferencesSerializer(data=request.data).is_valid(raise_exception=True)
+        preferences = {kind: request.data.get(kind) for kind in request.data}  # QueryDict too
+        saved = services.notification_preferences_set(membership=self.membership,
+                                                      preferences=preferences)
+        return Response(NotificationPreferencesSerializer(saved).data)

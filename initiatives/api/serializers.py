@@ -1,8 +1,11 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cat4.tenancy.api.serializers import UserSerializer
 
+from .. import selectors
 from ..models import (
+    Cadence,
     Confidence,
     ImpactCategory,
     ImpactLine,
@@ -24,6 +27,18 @@ class ProgramSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "portfolio"]
 
 
+class FreshnessSerializer(serializers.Serializer):
+    cadence_days = serializers.IntegerField(help_text="Days between status updates.")
+    last_update = serializers.DateField(allow_null=True,
+                                        help_text="When the latest status update was posted.")
+    next_update_due = serializers.DateField(
+        source="due", help_text="One cadence after the latest update (or after creation).")
+    expected = serializers.BooleanField(
+        help_text="False for closed, cancelled and on-hold initiatives: no updates due.")
+    stale = serializers.BooleanField(
+        help_text="The next update was due before today; a stale status is never green.")
+
+
 class InitiativeSerializer(serializers.ModelSerializer):
     owner = UserSerializer(read_only=True)
     sponsor = UserSerializer(read_only=True)
@@ -32,13 +47,19 @@ class InitiativeSerializer(serializers.ModelSerializer):
     business_unit = serializers.CharField(source="business_unit.name", default=None,
                                           read_only=True)
     function = serializers.CharField(source="function.name", default=None, read_only=True)
+    freshness = serializers.SerializerMethodField()
 
     class Meta:
         model = Initiative
         fields = ["id", "code", "title", "description", "stage", "program", "owner", "sponsor",
                   "controller", "business_unit", "function", "start_date", "target_date",
                   "resume_stage", "hold_reason", "cancel_reason", "value_validated_at",
-                  "version", "created_at", "updated_at"]
+                  "update_cadence_days", "freshness", "version", "created_at", "updated_at"]
+
+    @extend_schema_field(FreshnessSerializer)
+    def get_freshness(self, initiative) -> dict:
+        # From the latest_update_at annotation of the list / get selectors: no query per row.
+        return FreshnessSerializer(selectors.freshness_of(initiative)).data
 
 
 class InitiativeWriteSerializer(serializers.Serializer):
@@ -58,6 +79,9 @@ class InitiativeWriteSerializer(serializers.Serializer):
                                        default=list)
     start_date = serializers.DateField()
     target_date = serializers.DateField()
+    update_cadence_days = serializers.ChoiceField(
+        choices=Cadence.choices, required=False,
+        help_text="Days between status updates: 7, 14, 30 or 91 (default 30).")
 
     def validate(self, attrs):
         if attrs.get("start_date") and attrs.get("target_date") and (

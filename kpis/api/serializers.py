@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from cat4.tenancy.api.serializers import UserSerializer
 
-from ..models import Direction, Frequency, Kpi, KpiReading, KpiSnapshot
+from ..models import Direction, Frequency, Kpi, KpiLink, KpiReading, KpiSnapshot
 
 
 class SnapshotSerializer(serializers.ModelSerializer):
@@ -49,6 +49,13 @@ class KpiWriteSerializer(serializers.Serializer):
     target = serializers.JSONField(help_text="A decimal string.")
     target_date = serializers.DateField()
     owner = serializers.IntegerField()
+    green_at = serializers.JSONField(
+        required=False, allow_null=True, default=None,
+        help_text="A share as a decimal string, e.g. \"0.95\": green at or above it. Give "
+                  "both thresholds, or null for both to use the organisation's value rules.")
+    red_below = serializers.JSONField(
+        required=False, allow_null=True, default=None,
+        help_text="A share as a decimal string, e.g. \"0.85\": red below it.")
 
 
 class ReadingSerializer(serializers.ModelSerializer):
@@ -63,3 +70,52 @@ class ReadingWriteSerializer(serializers.Serializer):
     period = serializers.DateField()
     value = serializers.JSONField(help_text="A decimal string, e.g. \"41.5\".")
     comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class LinkTargetSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    title = serializers.CharField()
+
+
+class KpiLinkSerializer(serializers.ModelSerializer):
+    initiative = LinkTargetSerializer(read_only=True, allow_null=True)
+    objective = LinkTargetSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = KpiLink
+        fields = ["id", "initiative", "objective", "weight"]
+
+
+class KpiLinkWriteSerializer(serializers.Serializer):
+    initiative = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                          help_text="An initiative id; or give objective.")
+    objective = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                         help_text="A strategic objective id.")
+    weight = serializers.JSONField(required=False, default="1",
+                                   help_text="A decimal string above 0, e.g. \"0.5\".")
+
+
+class PlanRowSerializer(serializers.Serializer):
+    period = serializers.DateField()
+    label = serializers.CharField()
+    planned = serializers.DecimalField(max_digits=18, decimal_places=4, allow_null=True)
+    linear = serializers.DecimalField(max_digits=18, decimal_places=4)
+    expected = serializers.DecimalField(max_digits=18, decimal_places=4)
+    outside = serializers.BooleanField(
+        help_text="A planned value outside the KPI's periods (after its definition changed); "
+                  "it can only be cleared.")
+
+
+class PlanSerializer(serializers.Serializer):
+    points = PlanRowSerializer(many=True)
+
+
+class PlanPointWriteSerializer(serializers.Serializer):
+    period = serializers.DateField(help_text="The first day of a period of the KPI.")
+    value = serializers.JSONField(allow_null=True,
+                                  help_text="A decimal string; null or \"\" clears it.")
+
+
+class PlanWriteSerializer(serializers.Serializer):
+    points = PlanPointWriteSerializer(many=True, allow_empty=True)

@@ -1,4 +1,5 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.response import Response
 
@@ -6,12 +7,21 @@ from cat4.tenancy.api.base import OrgAPIView
 
 from .. import permissions as perms
 from .. import selectors, services
+from ..models import KpiLink
 from .serializers import (
+    KpiLinkSerializer,
+    KpiLinkWriteSerializer,
     KpiSerializer,
     KpiWriteSerializer,
+    PlanSerializer,
+    PlanWriteSerializer,
     ReadingSerializer,
     ReadingWriteSerializer,
 )
+
+
+def _etag(kpi) -> str:
+    return f'"{services.kpi_version(kpi)}"'
 
 
 class KpiListView(mixins.ListModelMixin, OrgAPIView):
@@ -34,25 +44,115 @@ class KpiListView(mixins.ListModelMixin, OrgAPIView):
 
 
 class KpiDetailView(OrgAPIView):
-    predicates = {"GET": perms.can_view_kpis}
+    """GET a KPI (with an ``ETag``); PATCH its definition, thresholds included. With
+    ``If-Match`` (the ETag read), a PATCH after someone else saved is refused (412)."""
+
+    predicates = {"GET": perms.can_view_kpis, "PATCH": perms.can_manage_kpis}
     serializer_class = KpiSerializer
-
-    def get(self, request, org_slug, kpi_id):
-        kpi = selectors.kpi_get(organization=self.organization, kpi_id=kpi_id)
-        if kpi is None:
-            raise exceptions.NotFound()
-        return Response(KpiSerializer(kpi).data)
-
-
-class ReadingListView(OrgAPIView):
-    predicates = {"GET": perms.can_view_kpis, "POST": perms.can_view_kpis}
-    serializer_class = ReadingSerializer
 
     def get_kpi(self):
         kpi = selectors.kpi_get(organization=self.organization, kpi_id=self.kwargs["kpi_id"])
         if kpi is None:
             raise exceptions.NotFound()
         return kpi
+
+    def get(self, request, org_slug, kpi_id):
+        kpi = self.get_kpi()
+        response = Response(KpiSerializer(kpi).data)
+        response["ETag"] = _etag(kpi)
+        return response
+
+    @extend_schema(
+        request=KpiWriteSerializer(partial=True), responses=KpiSerializer,
+        parameters=[OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                     required=False, description="The ETag from GET.")])
+    def patch(self, request, org_slug, kpi_id):
+        kpi = self.get_kpi()
+        data = KpiWriteSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = {k: v for k, v in data.validated_data.items() if k in request.data}
+        if_match = request.headers.get("If-Match")
+        version = if_match.strip().strip('"') if if_match else None
+        services.kpi_update(membership=self.membership, kpi_id=kpi.pk, version=version,
+                            **changes)
+        kpi = self.get_kpi()
+        response = Response(KpiSerializer(kpi).data)
+        response["ETag"] = _etag(kpi)
+        return response
+
+
+class KpiChildView(OrgAPIView):
+    def get_kpi(self):
+        kpi = selectors.kpi_get(organization=self.organization, kpi_id=self.kwargs["kpi_id"])
+        if kpi is None:
+            raise exceptions.NotFound()
+        return kpi
+
+
+class KpiLinkListView(KpiChildView):
+    """The initiatives and strategic objectives a KPI serves, with their weights."""
+
+    predicates = {"GET": perms.can_view_kpis, "POST": perms.can_manage_kpis}
+    serializer_class = KpiLinkSerializer
+
+    @extend_schema(responses=KpiLinkSerializer(many=True))
+    def get(self, request, org_slug, kpi_id):
+        return Response(KpiLinkSerializer(selectors.kpi_links(kpi=self.get_kpi()),
+                                          many=True).data)
+
+    @extend_schema(request=KpiLinkWriteSerializer, responses={201: KpiLinkSerializer})
+    def post(self, request, org_slug, kpi_id):
+        kpi = self.get_kpi()
+        data = KpiLinkWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        link = services.kpi_link(membership=self.membership, kpi_id=kpi.pk,
+                                 **data.validated_data)
+        return Response(KpiLinkSerializer(link).data, status=status.HTTP_201_CREATED)
+
+
+class KpiLinkDetailView(OrgAPIView):
+    predicates = {"DELETE": perms.can_manage_kpis}
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org_slug, link_id):
+        link = KpiLink.objects.filter(organization=self.organization, pk=link_id).first()
+        if link is None:
+            raise exceptions.NotFound()
+        services.kpi_unlink(membership=self.membership, link_id=link.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class KpiPlanView(KpiChildView):
+    """The expected path per period: the planned value where one is set, else the
+    straight line from baseline to target. PUT sets or clears planned values."""
+
+    predicates = {"GET": perms.can_view_kpis, "PUT": perms.can_manage_kpis}
+    serializer_class = PlanSerializer
+
+    def _plan(self, kpi):
+        return Response(PlanSerializer({"points": selectors.kpi_plan(kpi=kpi)}).data)
+
+    def get(self, request, org_slug, kpi_id):
+        return self._plan(self.get_kpi())
+
+    @extend_schema(request=PlanWriteSerializer, responses=PlanSerializer)
+    def put(self, request, org_slug, kpi_id):
+        kpi = self.get_kpi()
+        data = PlanWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        points = {}
+        for point in data.validated_data["points"]:
+            if point["period"] in points:
+                raise exceptions.ValidationError(
+                    {f"points.{point['period']:%Y-%m-%d}": ["This period appears twice."]})
+            points[point["period"]] = point["value"]
+        services.kpi_plan_set(membership=self.membership, kpi_id=kpi.pk, points=points)
+        return self._plan(selectors.kpi_get(organization=self.organization, kpi_id=kpi.pk))
+
+
+class ReadingListView(KpiChildView):
+    predicates = {"GET": perms.can_view_kpis, "POST": perms.can_view_kpis}
+    serializer_class = ReadingSerializer
 
     @extend_schema(responses=ReadingSerializer(many=True))
     def get(self, request, org_slug, kpi_id):

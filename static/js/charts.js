@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   if (!window.Chart) return;
-  var colours = { reading: "#1f3a5f", expected: "#8a5a00" };
+  var colours = { reading: "#1f3a5f", expected: "#8a5a00", projection: "#b42318" };
   document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
     var source = document.getElementById(canvas.getAttribute("data-chart"));
     if (!source) return;
@@ -18,9 +18,9 @@
             data: s.data.map(function (v) { return v === null ? null : Number(v); }),
             borderColor: colours[s.kind] || "#555",
             backgroundColor: colours[s.kind] || "#555",
-            borderDash: s.kind === "expected" ? [6, 4] : [],
+            borderDash: s.kind === "expected" ? [6, 4] : (s.kind === "projection" ? [2, 3] : []),
             spanGaps: s.kind !== "reading",
-            pointRadius: s.kind === "reading" ? 3 : 0,
+            pointRadius: s.kind === "expected" ? 0 : 3,
             tension: 0
           };
         })

@@ -8,7 +8,13 @@ import pytest
 from django.core.management import call_command
 from django_scopes import scopes_disabled
 
-from governance.models import Approval, DecisionLogEntry, Rebaseline, StageEvent
+from governance.models import (
+    Approval,
+    DecisionLogEntry,
+    Escalation,
+    Rebaseline,
+    StageEvent,
+)
 from initiatives import selectors
 from initiatives.models import Initiative, MonthlyValue, Risk
 from kpis import selectors as selectors_kpis
@@ -19,7 +25,8 @@ pytestmark = pytest.mark.django_db
 def counts():
     with scopes_disabled():
         return (Initiative.objects.count(), MonthlyValue.objects.count(),
-                StageEvent.objects.count(), Approval.objects.count())
+                StageEvent.objects.count(), Approval.objects.count(),
+                Escalation.objects.count())
 
 
 def test_seed_demo_builds_believable_portfolios_once():
@@ -57,3 +64,10 @@ def test_seed_demo_builds_believable_portfolios_once():
             assert len(kpis) == 30
             assert any(r.rag.colour == "red" for r in kpis)
             assert any(r.stale for r in kpis) and not all(r.stale for r in kpis)
+            # Open escalations of several rules, at different levels of their paths.
+            unresolved = Escalation.objects.filter(organization__slug=slug).exclude(
+                state="resolved")
+            levels = Counter(unresolved.values_list("level", flat=True))
+            assert len(levels) >= 2, levels
+            assert unresolved.values("rule").distinct().count() >= 3
+            assert all(e.explanation for e in unresolved)

@@ -15,7 +15,6 @@ from cat4.common.locks import try_org_job_lock
 from cat4.tenancy.models import Role
 from kpis import services, tasks
 from kpis.models import Kpi, KpiSnapshot
-from tests.test_celery import worker  # noqa: F401 (a real Celery worker process)
 
 DEFINITION = {"unit": "%", "direction": "higher", "baseline": "80",
               "baseline_date": dt.date(2026, 1, 1), "target": "90",
@@ -111,7 +110,7 @@ def test_an_overlapping_run_skips_the_organisation(world):
 
 
 @pytest.mark.slow
-def test_a_real_worker_recomputes_dirty_kpis(world, worker):  # noqa: F811
+def test_a_real_worker_recomputes_dirty_kpis(world, worker):
     kpi = make_kpi(world)
     tasks.recompute_dirty.delay()
     deadline = time.monotonic() + 60

@@ -26,9 +26,11 @@ from cat4.tenancy.models import Role
 from governance import services as hold_services
 from governance.models import Approval, Evidence, GateCriterion, GateSubmission, Rebaseline
 from initiatives.models import BusinessUnit, Dependency, Initiative, MonthlyValue, Risk
-from kpis.models import Kpi
+from kpis.models import Kpi, KpiLink
 from tests.conftest import ORG_A_MARKER, World, api_client_for, client_for
 from tests.factories import (
+    EscalationFactory,
+    EscalationRuleFactory,
     ImpactLineFactory,
     InitiativeFactory,
     InvitationFactory,
@@ -180,6 +182,12 @@ def _rebaseline(world: World) -> dict:
     return {"rebaseline_id": rebaseline.pk}
 
 
+def _every_kind_by_digest(world: World) -> dict:
+    from governance.models import NotificationKind
+
+    return dict.fromkeys(NotificationKind.values, "digest")
+
+
 def _kpi(world: World) -> dict:
     with scopes_disabled():
         kpi = Kpi.objects.create(organization=world.org_a, name="On-time delivery", unit="%",
@@ -192,6 +200,19 @@ def _kpi(world: World) -> dict:
 
 def _csv(world: World) -> dict:
     return {"file": SimpleUploadedFile("readings.csv", b"period,value\n2026-01-01,81\n")}
+
+
+def _kpi_link(world: World) -> dict:
+    kpi_id = _kpi(world)["kpi_id"]
+    with scopes_disabled():
+        link = KpiLink.objects.create(organization=world.org_a, kpi_id=kpi_id,
+                                      initiative=world.initiative, weight="1")
+    return {"link_id": link.pk}
+
+
+KPI_PLAN_FORM = {"p-2026-03-01": "84", "p-2026-04-01": ""}
+KPI_PLAN_JSON = {"points": [{"period": "2026-03-01", "value": "84"},
+                            {"period": "2026-04-01", "value": None}]}
 
 
 KPI_FORM = {"name": "Cost to serve", "unit": "EUR", "direction": "lower",
@@ -221,6 +242,27 @@ DECISION = {"date": "2026-11-20", "forum": "Steering committee", "decision": "Go
 EDITORS = frozenset({Role.ADMIN, Role.OWNER})  # admins and the initiative's owner
 STEERERS = frozenset({Role.ADMIN, Role.EXECUTIVE})  # admins and the initiative's sponsor
 NOT_VIEWER = ALL - {Role.VIEWER}
+# Act on an escalation of the world's initiative: admins, executives, its owner and sponsor.
+ESCALATION_ACTORS = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.OWNER})
+
+
+def _escalation_rule(world: World) -> dict:
+    with scopes_disabled():
+        rule = EscalationRuleFactory(organization=world.org_a, name="Stale initiatives")
+    return {"rule_id": rule.pk}
+
+
+def _escalation(world: World) -> dict:
+    with scopes_disabled():
+        escalation = EscalationFactory(rule__organization=world.org_a,
+                                       rule__name="Stale initiatives",
+                                       initiative=world.initiative)
+    return {"escalation_id": escalation.pk}
+
+
+RULE_FORM = {"name": "Overdue milestones", "condition": "milestone_overdue", "threshold": "14",
+             "promote_after_days": "5", "top_level": "3", "active": "on"}
+RULE_JSON = {"name": "Overdue milestones", "condition": "milestone_overdue", "threshold": "14"}
 
 
 @dataclass(frozen=True)
@@ -268,6 +310,8 @@ PAGE_CASES = [
     Case("my_reviews", "GET", NOT_VIEWER),
     Case("inbox", "GET", ALL),
     Case("inbox_mark_read", "POST", ALL),
+    Case("notification_preferences", "GET", ALL),
+    Case("notification_preferences", "POST", ALL, data=_every_kind_by_digest),
     Case("decision_log", "GET", ALL),
     Case("dependency_add", "GET", EDITORS, _initiative),
     Case("dependency_remove", "POST", EDITORS, _dependency),
@@ -288,6 +332,15 @@ PAGE_CASES = [
     Case("reading_add", "POST", KPI_RECORDERS, _kpi,
          data={"period": "2026-02-01", "value": "81.5"}),
     Case("readings_upload", "POST", KPI_RECORDERS, _kpi, data=_csv),
+    Case("kpi_edit", "GET", STEERERS, _kpi),
+    Case("kpi_edit", "POST", STEERERS, _kpi,
+         data=lambda world: {**KPI_FORM, "owner": world.a[Role.OWNER].user.pk,
+                             "green_at": "0.95", "red_below": "0.85"}),
+    Case("kpi_plan", "GET", ALL, _kpi),
+    Case("kpi_plan", "POST", STEERERS, _kpi, data=KPI_PLAN_FORM),
+    Case("kpi_link_add", "POST", STEERERS, _kpi,
+         data=lambda world: {"link-initiative": world.initiative.pk, "link-weight": "2"}),
+    Case("kpi_link_remove", "POST", STEERERS, _kpi_link),
     Case("governance_settings", "GET", ADMIN),
     Case("value_settings_save", "POST", ADMIN,
          data={"green_at": "95", "red_below": "85", "actuals_entry": "owner"}),
@@ -298,6 +351,17 @@ PAGE_CASES = [
     Case("list_item_add", "POST", ADMIN, lambda world: {"kind": "function"},
          data={"function-name": "Legal"}),
     Case("list_item_remove", "POST", ADMIN, _business_unit),
+    Case("escalation_list", "GET", NOT_VIEWER),
+    Case("escalation_detail", "GET", NOT_VIEWER, _escalation),
+    Case("escalation_acknowledge", "POST", ESCALATION_ACTORS, _escalation,
+         data={"comment": "Owner chased"}),
+    Case("escalation_resolve", "POST", ESCALATION_ACTORS, _escalation,
+         data={"comment": "Update posted"}),
+    Case("escalation_rules", "GET", ADMIN),
+    Case("escalation_rules", "POST", ADMIN, data=RULE_FORM),
+    Case("escalation_rule_edit", "GET", ADMIN, _escalation_rule),
+    Case("escalation_rule_edit", "POST", ADMIN, _escalation_rule, data=RULE_FORM),
+    Case("escalation_rule_toggle", "POST", ADMIN, _escalation_rule, data={"active": "false"}),
 ]
 
 IF_MATCH = {"HTTP_IF_MATCH": '"v1"'}
@@ -353,6 +417,14 @@ API_CASES = [
     Case("api_kpi_list", "POST", STEERERS,
          data=lambda world: {**KPI_FORM, "owner": world.a[Role.OWNER].user.pk}),
     Case("api_kpi_detail", "GET", ALL, _kpi),
+    Case("api_kpi_detail", "PATCH", STEERERS, _kpi,
+         data={"green_at": "0.95", "red_below": "0.85"}),
+    Case("api_kpi_link_list", "GET", ALL, _kpi),
+    Case("api_kpi_link_list", "POST", STEERERS, _kpi,
+         data=lambda world: {"initiative": world.initiative.pk, "weight": "2"}),
+    Case("api_kpi_link_detail", "DELETE", STEERERS, _kpi_link),
+    Case("api_kpi_plan", "GET", ALL, _kpi),
+    Case("api_kpi_plan", "PUT", STEERERS, _kpi, data=KPI_PLAN_JSON),
     Case("api_reading_list", "GET", ALL, _kpi),
     Case("api_reading_list", "POST", KPI_RECORDERS, _kpi,
          data={"period": "2026-02-01", "value": "81.5"}),
@@ -375,7 +447,20 @@ API_CASES = [
          data={"green_at": "0.9", "red_below": "0.8", "actuals_entry": "controller"}),
     Case("api_review_list", "GET", NOT_VIEWER),
     Case("api_notification_list", "GET", ALL),
+    Case("api_notification_preferences", "GET", ALL),
+    Case("api_notification_preferences", "PUT", ALL, data={"reminder": "digest"}),
     Case("api_decision_list", "GET", ALL),
+    Case("api_escalation_rule_list", "GET", NOT_VIEWER),
+    Case("api_escalation_rule_list", "POST", ADMIN, data=RULE_JSON),
+    Case("api_escalation_rule_detail", "GET", NOT_VIEWER, _escalation_rule),
+    Case("api_escalation_rule_detail", "PATCH", ADMIN, _escalation_rule,
+         data={"active": False}),
+    Case("api_escalation_list", "GET", NOT_VIEWER),
+    Case("api_escalation_detail", "GET", NOT_VIEWER, _escalation),
+    Case("api_escalation_acknowledge", "POST", ESCALATION_ACTORS, _escalation,
+         data={"comment": "Owner chased"}),
+    Case("api_escalation_resolve", "POST", ESCALATION_ACTORS, _escalation,
+         data={"comment": "Update posted"}),
 ]
 
 

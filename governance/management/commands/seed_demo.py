@@ -6,7 +6,7 @@ from django.db import transaction
 from django_scopes import scopes_disabled
 
 from cat4.tenancy.demo import seed_organisations
-from governance.demo import seed_portfolio
+from governance.demo import seed_escalations, seed_portfolio
 from kpis.demo import seed_kpis
 
 
@@ -20,12 +20,14 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         orgs, memberships = seed_organisations()
-        initiatives = kpis = 0
+        initiatives = kpis = escalations = 0
         if not options["no_portfolio"]:
             with scopes_disabled():
                 for org in orgs:
                     initiatives += seed_portfolio(org)
                     kpis += seed_kpis(org)
+                    escalations += seed_escalations(org)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {len(orgs)} organisations, {memberships} new membership(s), "
-            f"{initiatives} new initiative(s), {kpis} new KPI(s)."))
+            f"{initiatives} new initiative(s), {kpis} new KPI(s), {escalations} open "
+            "escalation(s)."))

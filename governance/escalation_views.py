@@ -1,0 +1,256 @@
+"""Escalation pages: the list and the detail (acknowledge, resolve), and the rules
+admins configure. The engine that raises, promotes and auto-resolves escalations is
+governance/escalations.py; these pages only read them and record people's actions."""
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cat4.common.exceptions import ApplicationError
+from cat4.common.htmx import add_form_error
+from cat4.tenancy.decorators import org_view
+
+from . import permissions, selectors, services
+from .conditions import PARAMETERS
+from .models import Condition, EscalationRule, EscalationState, Level
+
+PAGE_SIZE = 25
+
+STATE_CHOICES = [
+    (selectors.UNRESOLVED, "Unresolved (open or acknowledged)"),
+    (EscalationState.OPEN, "Open"),
+    (EscalationState.ACKNOWLEDGED, "Acknowledged"),
+    (EscalationState.RESOLVED, "Resolved"),
+    ("all", "All states"),
+]
+
+
+class EscalationFilterForm(forms.Form):
+    state = forms.ChoiceField(required=False, choices=STATE_CHOICES)
+    level = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
+                                   choices=[("", "All levels"), *Level.choices])
+    rule = forms.ModelChoiceField(queryset=EscalationRule.objects.none(), required=False,
+                                  empty_label="All rules")
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rule"].queryset = selectors.escalation_rules(organization=organization)
+
+
+class CommentForm(forms.Form):
+    # Not required here: the service says what the comment is for, on this field.
+    comment = forms.CharField(required=False, max_length=5000,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class EscalationRuleForm(forms.Form):
+    name = forms.CharField(max_length=120, error_messages={
+        "required": "Give the rule a name, e.g. “Stale initiatives”."})
+    condition = forms.ChoiceField(choices=Condition.choices)
+    # Ranges are checked by the service, which names the condition's own limits.
+    threshold = forms.DecimalField(required=False, label="N (threshold)",
+                                   help_text="The N of the condition: see the table of "
+                                             "conditions. Leave empty for Financial RAG red.")
+    promote_after_days = forms.IntegerField(label="Promote after (days)", initial=5,
+                                            help_text="Days unresolved at a level before it "
+                                                      "moves up (1 to 365).")
+    top_level = forms.TypedChoiceField(choices=Level.choices, coerce=int, initial=Level.STEERING,
+                                       label="Highest level")
+    active = forms.BooleanField(required=False, initial=True, label="Active")
+
+
+def _rule_initial(rule: EscalationRule) -> dict:
+    return {"name": rule.name, "condition": rule.condition,
+            "threshold": (services.number_text(rule.threshold) if rule.threshold is not None
+                          else None),
+            "promote_after_days": rule.promote_after_days, "top_level": rule.top_level,
+            "active": rule.active}
+
+
+def _n_text(rule: EscalationRule) -> str:
+    """The rule's N with its unit ("14 days", "10.5 %"), or a dash when it has none."""
+    parameter = PARAMETERS.get(rule.condition)
+    if rule.threshold is None or parameter is None:
+        return "–"
+    return services.with_unit(rule.threshold, parameter.unit)
+
+
+def _conditions() -> list[dict]:
+    """What each condition's N means, for the table on the rules page."""
+    rows = []
+    for value, label in Condition.choices:
+        p = PARAMETERS[value]
+        rows.append({"value": value, "label": label,
+                     "n": p.label if p else "none",
+                     "range": (f"{services.with_unit(p.minimum, p.unit)} to "
+                               f"{services.with_unit(p.maximum, p.unit)}" if p else "–"),
+                     "default": services.with_unit(p.default, p.unit)
+                     if p and p.default is not None else "–"})
+    return rows
+
+
+# --- The list and the detail -------------------------------------------------------------
+
+
+@org_view(permissions.can_view_escalations)
+def escalation_list(request, org_slug):
+    org = request.organization
+    form = EscalationFilterForm(request.GET or None, organization=org)
+    status = 200
+    if form.is_bound and not form.is_valid():
+        status = 400
+    filters = form.cleaned_data if form.is_bound else {}
+    state = filters.get("state") or selectors.UNRESOLVED
+    rule = filters.get("rule")
+    qs = selectors.escalation_list(organization=org, state="" if state == "all" else state,
+                                   level=filters.get("level"), rule=rule.pk if rule else None)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode(),
+               "can_manage_rules": permissions.can_manage_escalation_rules(
+                   membership=request.membership)}
+    template = ("governance/escalations.html#results" if request.htmx and not request.htmx.boosted
+                else "governance/escalations.html")
+    return render(request, template, context, status=status)
+
+
+def _escalation_or_404(request, escalation_id):
+    escalation = selectors.escalation_get(organization=request.organization,
+                                          escalation_id=escalation_id)
+    if escalation is None:
+        raise Http404("No such escalation.")
+    return escalation
+
+
+def _detail(request, escalation, *, ack_form=None, resolve_form=None, status=200):
+    can_act = permissions.can_act_on_escalation(membership=request.membership,
+                                                escalation=escalation)
+    raw = escalation.inputs if isinstance(escalation.inputs, dict) else {}
+    inputs = [(str(key).replace("_", " ").capitalize(), value) for key, value in raw.items()]
+    return render(request, "governance/escalation_detail.html", {
+        "escalation": escalation,
+        "inputs": inputs,
+        "notices": list(escalation.notices.all()),
+        "can_act": can_act,
+        "ack_form": ack_form or CommentForm(auto_id="id_ack_%s"),
+        "resolve_form": resolve_form or CommentForm(auto_id="id_resolve_%s"),
+    }, status=status)
+
+
+@org_view(permissions.can_view_escalations)
+def escalation_detail(request, org_slug, escalation_id):
+    return _detail(request, _escalation_or_404(request, escalation_id))
+
+
+def _action(service, *, form_key: str, success: str):
+    @require_POST
+    @org_view(permissions.can_view_escalations)
+    def view(request, org_slug, escalation_id):
+        escalation = _escalation_or_404(request, escalation_id)
+        form = CommentForm(request.POST, auto_id=f"id_{form_key}_%s")
+        if form.is_valid():
+            try:
+                service(membership=request.membership, escalation_id=escalation.pk,
+                        comment=form.cleaned_data["comment"])
+            except ApplicationError as exc:
+                add_form_error(form, exc)  # 403 and 404 are raised on
+                status = exc.status_code
+            else:
+                messages.success(request, success)
+                return redirect("escalation_detail", org_slug=org_slug,
+                                escalation_id=escalation.pk)
+        else:
+            status = 400
+        return _detail(request, escalation, status=status, **{f"{form_key}_form": form})
+
+    return view
+
+
+escalation_acknowledge = _action(services.escalation_acknowledge, form_key="ack",
+                                 success="Acknowledged. The escalation stays open until it "
+                                         "is resolved.")
+escalation_resolve = _action(services.escalation_resolve, form_key="resolve",
+                             success="Resolved. Everyone notified of it has been told.")
+
+
+# --- Rules (admins) ------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(permissions.can_manage_escalation_rules)
+def escalation_rules(request, org_slug):
+    org = request.organization
+    form = EscalationRuleForm(request.POST or None, initial={"active": True})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                rule = services.escalation_rule_create(membership=request.membership,
+                                                       **form.cleaned_data)
+            except ApplicationError as exc:
+                add_form_error(form, exc)
+            else:
+                messages.success(request, f"Rule “{rule.name}” created.")
+                return redirect("escalation_rules", org_slug=org_slug)
+        status = 400
+    rules = list(selectors.escalation_rules(organization=org))
+    for rule in rules:
+        rule.n_text = _n_text(rule)
+    return render(request, "governance/escalation_rules.html", {
+        "rules": rules,
+        "form": form, "conditions": _conditions(),
+    }, status=status)
+
+
+def _rule_or_404(request, rule_id) -> EscalationRule:
+    rule = selectors.escalation_rules(organization=request.organization).filter(
+        pk=rule_id).first()
+    if rule is None:
+        raise Http404("No such escalation rule.")
+    return rule
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(permissions.can_manage_escalation_rules)
+def escalation_rule_edit(request, org_slug, rule_id):
+    rule = _rule_or_404(request, rule_id)
+    form = EscalationRuleForm(request.POST or None, initial=_rule_initial(rule))
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.escalation_rule_update(membership=request.membership,
+                                                rule_id=rule.pk, **form.cleaned_data)
+            except ApplicationError as exc:
+                add_form_error(form, exc)
+                status = exc.status_code
+            else:
+                messages.success(request, "Rule saved.")
+                return redirect("escalation_rules", org_slug=org_slug)
+        else:
+            status = 400
+    return render(request, "governance/escalation_rule_edit.html", {
+        "rule": rule, "form": form, "conditions": _conditions(),
+    }, status=status)
+
+
+@require_POST
+@org_view(permissions.can_manage_escalation_rules)
+def escalation_rule_toggle(request, org_slug, rule_id):
+    rule = _rule_or_404(request, rule_id)
+    active = request.POST.get("active") == "true"
+    try:
+        services.escalation_rule_update(membership=request.membership, rule_id=rule.pk,
+                                        active=active)
+    except ApplicationError as exc:
+        if exc.status_code in (403, 404):
+            raise
+        messages.error(request, f"“{rule.name}” was not changed: {exc.message} Edit the rule "
+                                "to correct it.")
+    else:
+        messages.success(request, f"“{rule.name}” switched {'on' if active else 'off'}.")
+    return redirect("escalation_rules", org_slug=org_slug)
