@@ -11,6 +11,8 @@ from initiatives import urls as initiatives_urls
 from initiatives.api import urls as initiatives_api_urls
 from kpis import urls as kpis_urls
 from kpis.api import urls as kpis_api_urls
+from reporting import urls as reporting_urls
+from reporting.api import urls as reporting_api_urls
 
 # Every organisation-scoped page lives under /o/<slug>/ and every org-scoped API
 # operation under /api/v1/o/<slug>/; tests/tenancy/test_isolation_matrix.py
@@ -19,11 +21,13 @@ org_pages = [
     *tenancy_urls.org_urlpatterns,
     *initiatives_urls.org_urlpatterns,
     *kpis_urls.org_urlpatterns,
+    *reporting_urls.org_urlpatterns,
 ]
 org_api = [
     *tenancy_api_urls.org_urlpatterns,
     *initiatives_api_urls.org_urlpatterns,
     *kpis_api_urls.org_urlpatterns,
+    *reporting_api_urls.org_urlpatterns,
 ]
 
 urlpatterns = [
