@@ -410,3 +410,31 @@ def test_two_runs_at_once_have_one_effect(world, rule):
     assert sum(r.get("raised", 0) for r in results) == 1
     assert len(rows(world)) == 1 and notices(world) == [(1, "owner@acme.test")]
     assert inbox(world) == ["owner@acme.test"]
+
+
+def test_a_run_that_dies_mid_rule_leaves_nothing_half_done(world, rule, monkeypatch):
+    """A worker killed while notifying (here: an error on the second notification)
+    rolls back that rule's transaction: no escalation without its notice. The next run
+    raises and notifies everything exactly once."""
+    rule(Condition.MILESTONE_OVERDUE, 14)
+    overdue_milestone(world, title="Carrier shortlist")
+    overdue_milestone(world, title="Rate card agreed")
+    real = escalations._notify_level
+    calls = []
+
+    def dies_on_the_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("worker killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(escalations, "_notify_level", dies_on_the_second)
+    with pytest.raises(RuntimeError):
+        run(world)
+    assert rows(world) == [] and notices(world) == [] and inbox(world) == []
+
+    monkeypatch.setattr(escalations, "_notify_level", real)
+    assert run(world)["raised"] == 2
+    assert notices(world) == [(1, "owner@acme.test"), (1, "owner@acme.test")]
+    assert inbox(world) == ["owner@acme.test", "owner@acme.test"]
+    assert run(world)["raised"] == 0
