@@ -2,13 +2,15 @@
 #   make run    set up, start PostgreSQL + Redis (embedded unless DATABASE_URL / REDIS_URL
 #               are set), migrate, load demo data, run web + Celery worker + beat
 #   make test   the same set-up, then the whole test suite
+#   make bench  reference-scale tenant + benchmark in database cat4_bench (docs/benchmarks.md);
+#               BENCH_ARGS="generate --reset" or BENCH_ARGS="run --repeat 9" for one step
 
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean
+.PHONY: run test bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +26,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m cat4.devservers test $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m cat4.devservers bench $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

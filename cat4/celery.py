@@ -45,4 +45,9 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=7, minute=0),
         "options": {"expires": 3 * 60 * 60},
     },
+    "reporting-refresh-rollups": {
+        "task": "reporting.refresh_rollups",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
+    },
 }

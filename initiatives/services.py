@@ -165,6 +165,17 @@ def _check_dates(initiative: Initiative) -> None:
                                field="target_date")
 
 
+def initiative_fields_check(*, organization: Organization, values: dict) -> dict:
+    """The field checks initiative_create / initiative_update run, without writing (dry
+    runs such as the Excel import). Checks only the fields given; raises ApplicationError
+    naming the field, or returns the cleaned values."""
+    cleaned = _clean_initiative_fields(organization, values)
+    if "start_date" in cleaned and "target_date" in cleaned:
+        _check_dates(Initiative(start_date=cleaned["start_date"],
+                                target_date=cleaned["target_date"]))
+    return cleaned
+
+
 def _set_objectives(initiative: Initiative, objectives) -> None:
     org = initiative.organization
     wanted = [_in_org(StrategicObjective, org, o, field="objectives", required=True)

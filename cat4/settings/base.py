@@ -266,6 +266,7 @@ SPECTACULAR_SETTINGS = {
         "FrequencyEnum": "kpis.models.Frequency",
         "SubmissionStatusEnum": "governance.models.SubmissionStatus",
         "DeliveryEnum": "governance.models.Delivery",
+        "JobStatusEnum": "reporting.models.JobStatus",
     },
 }
 

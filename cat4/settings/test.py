@@ -17,4 +17,6 @@ WHITENOISE_USE_FINDERS = True  # serve static/ directly; no collectstatic needed
 # Uploaded files of the test run go to a throw-away directory.
 import tempfile  # noqa: E402
 
-MEDIA_ROOT = tempfile.mkdtemp(prefix="cat4-test-media-")
+MEDIA_ROOT = os.environ.get("CAT4_TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="cat4-test-media-")
+# Inherited by the Celery worker a test starts (tests/workers.py), so both see the same files.
+os.environ["CAT4_TEST_MEDIA_ROOT"] = MEDIA_ROOT

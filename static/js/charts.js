@@ -3,11 +3,45 @@
 (function () {
   "use strict";
   if (!window.Chart) return;
-  var colours = { reading: "#1f3a5f", expected: "#8a5a00", projection: "#b42318" };
-  document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+  var colours = { reading: "#1f3a5f", expected: "#8a5a00", projection: "#b42318",
+                  planned: "#8eb0d6", outturn: "#1f3a5f" };
+
+  // A bar chart (the dashboard's value by stage): a click on a bar follows data.links.
+  function barChart(canvas, data) {
+    return new window.Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: data.series.map(function (s) {
+          return { label: s.label, data: s.data.map(Number),
+                   backgroundColor: colours[s.kind] || "#555" };
+        })
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        scales: { y: { beginAtZero: true, title: { display: true, text: data.unit } } },
+        plugins: { legend: { position: "bottom" } },
+        onClick: function (event, elements) {
+          if (data.links && elements.length) {
+            window.location.assign(data.links[elements[0].index]);
+          }
+        },
+        onHover: function (event, elements) {
+          event.native.target.style.cursor = elements.length && data.links ? "pointer" : "default";
+        }
+      }
+    });
+  }
+
+  function build(root) {
+  root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+    if (window.Chart.getChart(canvas)) return;
     var source = document.getElementById(canvas.getAttribute("data-chart"));
     if (!source) return;
     var data = JSON.parse(source.textContent);
+    if (data.type === "bar") { barChart(canvas, data); return; }
     new window.Chart(canvas, {
       type: "line",
       data: {
@@ -35,4 +69,9 @@
       }
     });
   });
+  }
+
+  build(document);
+  // Content swapped in by htmx (the dashboard's filters) brings new canvases.
+  document.addEventListener("htmx:load", function (event) { build(event.detail.elt); });
 })();

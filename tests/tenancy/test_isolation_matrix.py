@@ -260,9 +260,41 @@ def _escalation(world: World) -> dict:
     return {"escalation_id": escalation.pk}
 
 
+def _board_pack(world: World) -> dict:
+    from reporting.models import BoardPack
+
+    with scopes_disabled():
+        pack = BoardPack(organization=world.org_a, title=f"{ORG_A_MARKER} pack",
+                         requested_by=world.a[Role.EXECUTIVE].user,
+                         changes_since=world.initiative.start_date, status="ready",
+                         progress=100)
+        pack.file.save("pack.pdf", ContentFile(b"%PDF-1.4 pack"), save=True)
+    return {"pack_id": pack.pk}
+
+
+BOARD_PACK_REQUEST = {"title": "Steering committee", "changes_since": "2026-01-01"}
+
+
 RULE_FORM = {"name": "Overdue milestones", "condition": "milestone_overdue", "threshold": "14",
              "promote_after_days": "5", "top_level": "3", "active": "on"}
 RULE_JSON = {"name": "Overdue milestones", "condition": "milestone_overdue", "threshold": "14"}
+
+
+def _import_upload(world: World) -> dict:
+    from tests.reporting.import_workbooks import clean_file, upload
+
+    return {"file": upload(clean_file())}
+
+
+def _import_job(world: World) -> dict:
+    """A checked Excel import of org A with one valid and one rejected row."""
+    from reporting import imports
+    from tests.reporting.import_workbooks import initiative, upload, workbook
+
+    job = imports.import_upload(
+        membership=world.a[Role.ADMIN].membership,
+        upload=upload(workbook([initiative(), initiative(code="AC-202", program="Foo")])))
+    return {"import_id": job.pk}
 
 
 @dataclass(frozen=True)
@@ -362,6 +394,21 @@ PAGE_CASES = [
     Case("escalation_rule_edit", "GET", ADMIN, _escalation_rule),
     Case("escalation_rule_edit", "POST", ADMIN, _escalation_rule, data=RULE_FORM),
     Case("escalation_rule_toggle", "POST", ADMIN, _escalation_rule, data={"active": "false"}),
+    Case("dashboard", "GET", ALL),
+    Case("dashboard_initiatives", "GET", ALL),
+    Case("changes", "GET", ALL),
+    Case("export_initiatives_xlsx", "GET", ALL),
+    Case("export_initiatives_csv", "GET", ALL),
+    Case("board_pack_list", "GET", STEERERS),
+    Case("board_pack_list", "POST", STEERERS, data=BOARD_PACK_REQUEST),
+    Case("board_pack_row", "GET", STEERERS, _board_pack),
+    Case("board_pack_download", "GET", STEERERS, _board_pack),
+    Case("import_list", "GET", ADMIN),
+    Case("import_list", "POST", ADMIN, data=_import_upload),
+    Case("import_template", "GET", ADMIN),
+    Case("import_detail", "GET", ADMIN, _import_job),
+    Case("import_run", "POST", ADMIN, _import_job, data={"mode": "valid"}),
+    Case("import_rejected", "GET", ADMIN, _import_job),
 ]
 
 IF_MATCH = {"HTTP_IF_MATCH": '"v1"'}
@@ -461,6 +508,18 @@ API_CASES = [
          data={"comment": "Owner chased"}),
     Case("api_escalation_resolve", "POST", ESCALATION_ACTORS, _escalation,
          data={"comment": "Update posted"}),
+    Case("api_export_initiatives_xlsx", "GET", ALL),
+    Case("api_export_initiatives_csv", "GET", ALL),
+    Case("api_board_pack_list", "GET", STEERERS),
+    Case("api_board_pack_list", "POST", STEERERS, data=BOARD_PACK_REQUEST),
+    Case("api_board_pack_detail", "GET", STEERERS, _board_pack),
+    Case("api_board_pack_download", "GET", STEERERS, _board_pack),
+    Case("api_import_list", "GET", ADMIN),
+    Case("api_import_list", "POST", ADMIN, data=_import_upload, fmt="multipart"),
+    Case("api_import_template", "GET", ADMIN),
+    Case("api_import_detail", "GET", ADMIN, _import_job),
+    Case("api_import_run", "POST", ADMIN, _import_job, data={"mode": "valid"}),
+    Case("api_import_rejected", "GET", ADMIN, _import_job),
 ]
 
 

@@ -27,6 +27,10 @@ class Command(BaseCommand):
                     initiatives += seed_portfolio(org)
                     kpis += seed_kpis(org)
                     escalations += seed_escalations(org)
+            from reporting.rollups import rebuild  # the dashboard's figures, at once
+
+            for org in orgs:
+                rebuild(organization=org)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {len(orgs)} organisations, {memberships} new membership(s), "
             f"{initiatives} new initiative(s), {kpis} new KPI(s), {escalations} open "

@@ -1,0 +1,119 @@
+"""Board pack pages: the list with the request form, the row htmx polls while the
+pack is built, and the permission-checked download."""
+
+from django import forms
+from django.contrib import messages
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from cat4.common.exceptions import ApplicationError
+from cat4.common.htmx import add_form_error
+from cat4.tenancy.decorators import org_view
+from cat4.tenancy.models import Organization, User
+from initiatives import calculations as calc
+from initiatives.forms import DateInput, MemberChoiceField, members_of
+from initiatives.models import BusinessUnit, Portfolio, Program
+
+from . import boardpack
+from .models import JobStatus
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class BoardPackForm(forms.Form):
+    """The title, the date the appendix starts from, and the dashboard's filters
+    (same names: portfolio, program, business_unit, owner, fiscal_year)."""
+
+    title = forms.CharField(max_length=200, initial="Steering committee board pack")
+    changes_since = forms.DateField(widget=DateInput(), label="Changes since",
+                                    help_text="For example the last steering committee.")
+    portfolio = forms.ModelChoiceField(queryset=Portfolio.objects.none(), required=False,
+                                       empty_label="All portfolios")
+    program = forms.ModelChoiceField(queryset=Program.objects.none(), required=False,
+                                     empty_label="All programs")
+    business_unit = forms.ModelChoiceField(queryset=BusinessUnit.objects.none(),
+                                           required=False, empty_label="All business units",
+                                           label="Business unit")
+    owner = MemberChoiceField(queryset=User.objects.none(), required=False,
+                              empty_label="All owners")
+    fiscal_year = forms.TypedChoiceField(coerce=int, required=False, empty_value=None,
+                                         label="Fiscal year")
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["portfolio"].queryset = Portfolio.objects.filter(organization=organization)
+        self.fields["program"].queryset = Program.objects.filter(organization=organization)
+        self.fields["business_unit"].queryset = BusinessUnit.objects.filter(
+            organization=organization)
+        self.fields["owner"].queryset = members_of(organization)
+        start = organization.fiscal_year_start_month
+        current = calc.fiscal_year(timezone.localdate(), start_month=start)
+        self.fields["fiscal_year"].choices = [("", "Current")] + [
+            (fy, calc.fiscal_year_label(fy, start_month=start))
+            for fy in range(current - 3, current + 4)]
+
+    def filters(self) -> dict:
+        data = self.cleaned_data
+        return {key: getattr(data.get(key), "pk", data.get(key))
+                for key in boardpack.FILTER_KEYS if data.get(key) not in (None, "")}
+
+
+def _pack_or_404(request, pack_id):
+    pack = boardpack.board_pack_get(organization=request.organization, pack_id=pack_id)
+    if pack is None:
+        raise Http404("No such board pack.")
+    return pack
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(boardpack.can_use_board_packs)
+def board_pack_list(request, org_slug):
+    org = request.organization
+    form = BoardPackForm(request.POST or None, organization=org)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                pack = boardpack.board_pack_request(
+                    membership=request.membership, title=form.cleaned_data["title"],
+                    changes_since=form.cleaned_data["changes_since"], filters=form.filters())
+            except ApplicationError as exc:
+                add_form_error(form, exc)
+            else:
+                messages.success(request, f"“{pack.title}” is queued; this page shows its "
+                                          "progress.")
+                return redirect("board_pack_list", org_slug=org_slug)
+        status = 400
+    packs = list(boardpack.board_pack_list(organization=org)[:50])
+    return render(request, "reporting/board_packs.html",
+                  {"form": form, "packs": packs, "active": ACTIVE}, status=status)
+
+
+@require_GET
+@org_view(boardpack.can_use_board_packs)
+def board_pack_row(request, org_slug, pack_id):
+    """One row of the list: htmx polls it every 2 s while the pack is queued or
+    running; the answer for a finished pack carries no trigger, so polling stops."""
+    pack = _pack_or_404(request, pack_id)
+    return render(request, "reporting/board_packs.html#pack-row",
+                  {"pack": pack, "active": ACTIVE})
+
+
+@require_GET
+@org_view(boardpack.can_use_board_packs)
+def board_pack_download(request, org_slug, pack_id):
+    pack = _pack_or_404(request, pack_id)
+    if pack.status != JobStatus.READY or not pack.file:
+        raise Http404("This pack is not ready.")
+    try:
+        handle = pack.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("The stored file is missing.") from exc
+    response = FileResponse(handle, as_attachment=True,
+                            filename=boardpack.download_name(pack),
+                            content_type="application/pdf")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

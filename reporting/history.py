@@ -1,0 +1,537 @@
+"""What changed since a date, and the portfolio as it was on a date, read from the audit
+history only: the pghistory event tables (``InitiativeEvent``, ``ImpactLineEvent``,
+``MonthlyValueEvent``, ``MilestoneEvent``) and the explicit decision rows (``StageEvent``,
+``Escalation``). No copy of anything is kept for this.
+
+Moments. ``changes_since(since=d)`` compares the state at the start of day ``d`` (midnight
+in the organisation's time zone) with the current rows: everything recorded on or after
+``d`` counts as a change. ``portfolio_as_of(when=d)`` is the state at the end of day ``d``.
+"The state at moment t" of a row is its latest event strictly before t, unless that
+event is a delete (``DISTINCT ON (key) ... ORDER BY key, pgh_created_at DESC, pgh_id
+DESC``, in SQL, one statement per kind of row).
+
+Values are keyed by (line, month, kind), as the unique constraint on ``MonthlyValue``;
+lines by their id, with the category they had then. Totals are benefit lines only
+(one-time costs are judged in the RAG, not added to benefits), as on the dashboard.
+
+RAG then vs now: the financial colour is ``initiatives.calculations.combine_financial`` of
+the per-line totals then and now over the whole horizon (as on the initiative page,
+outturn = actual where a month has one, else forecast), with the organisation's current
+thresholds; the schedule colour is ``schedule_rag`` of the milestones as they were,
+judged on the ``since`` date, against today's milestones judged today. Both are the
+colours before the staleness rule (status updates are not audited rows, and "stale"
+would make every quiet initiative look like a change).
+
+Filters (portfolio, program, business unit, owner) mean what they mean on the dashboard:
+changes are filtered on the initiative's current place and owner; the portfolio as of a
+date on the place and owner it had on that date.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.utils import timezone
+
+from cat4.tenancy.models import Organization
+from governance.models import Escalation, EscalationState, StageEvent
+from initiatives import calculations as calc
+from initiatives.models import GATE_ORDER, Initiative, Stage
+from initiatives.selectors import thresholds_for
+
+ZERO = Decimal("0")
+FILTER_KEYS = ("portfolio", "program", "business_unit", "owner")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _moment(organization: Organization, day: date) -> datetime:
+    """Midnight at the start of ``day`` in the organisation's time zone."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(organization.time_zone))
+
+
+def _today(organization: Organization) -> date:
+    return timezone.localdate(timezone=ZoneInfo(organization.time_zone))
+
+
+def clean_filters(filters) -> dict[str, int]:
+    """Accepts a dict or the dashboard's ``DashboardFilters``; keeps the four structural
+    filters with a value (ids are expected to be resolved inside the organisation)."""
+    if filters is None:
+        return {}
+    if is_dataclass(filters):
+        filters = asdict(filters)
+    out = {}
+    for key in FILTER_KEYS:
+        value = filters.get(key)
+        if value not in (None, ""):
+            out[key] = int(getattr(value, "pk", value))
+    return out
+
+
+def _filter_sql(filters: dict[str, int], alias: str) -> tuple[str, dict]:
+    """Conditions on an initiative-shaped row ``alias`` (program_id, business_unit_id,
+    owner_id) and its program ``{alias}_pr`` (portfolio_id)."""
+    parts, params = [], {}
+    column = {"portfolio": f"{alias}_pr.portfolio_id", "program": f"{alias}.program_id",
+              "business_unit": f"{alias}.business_unit_id", "owner": f"{alias}.owner_id"}
+    for key, value in filters.items():
+        parts.append(f"{column[key]} = %(f_{key})s")
+        params[f"f_{key}"] = value
+    return "".join(f" AND {p}" for p in parts), params
+
+
+def _fetch(sql: str, params: dict) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+# --------------------------------------------------------------------------- as of
+
+# The state of every initiative, line and value cell at %(t)s, then the headline
+# figures of the fiscal year [%(fy_start)s, %(fy_end)s) per stage.
+_AS_OF_SQL = """
+WITH inits AS (
+    SELECT DISTINCT ON (pgh_obj_id) pgh_obj_id AS id, stage, program_id, business_unit_id,
+           owner_id, pgh_label
+    FROM initiatives_initiativeevent
+    WHERE organization_id = %(org)s AND pgh_created_at < %(t)s
+    ORDER BY pgh_obj_id, pgh_created_at DESC, pgh_id DESC
+), lines AS (
+    SELECT DISTINCT ON (pgh_obj_id) pgh_obj_id AS id, initiative_id, category, pgh_label
+    FROM initiatives_impactlineevent
+    WHERE organization_id = %(org)s AND pgh_created_at < %(t)s
+    ORDER BY pgh_obj_id, pgh_created_at DESC, pgh_id DESC
+), cells AS (
+    SELECT DISTINCT ON (line_id, month, kind) line_id, month, kind, amount, pgh_label
+    FROM initiatives_monthlyvalueevent
+    WHERE organization_id = %(org)s AND pgh_created_at < %(t)s
+      AND month >= %(fy_start)s AND month < %(fy_end)s
+    ORDER BY line_id, month, kind, pgh_created_at DESC, pgh_id DESC
+), line_months AS (
+    SELECT line_id,
+           SUM(amount) FILTER (WHERE kind = 'planned')  AS planned,
+           SUM(amount) FILTER (WHERE kind = 'forecast') AS forecast,
+           SUM(amount) FILTER (WHERE kind = 'actual')   AS actual
+    FROM cells WHERE pgh_label <> 'delete'
+    GROUP BY line_id, month
+), per_initiative AS (
+    SELECT l.initiative_id, SUM(m.planned) AS planned, SUM(m.forecast) AS forecast,
+           SUM(m.actual) AS actual, SUM(COALESCE(m.actual, m.forecast, 0)) AS outturn
+    FROM line_months m
+    JOIN lines l ON l.id = m.line_id AND l.pgh_label <> 'delete'
+                AND l.category <> 'one_time_cost'
+    GROUP BY l.initiative_id
+)
+SELECT i.stage, COUNT(*), COALESCE(SUM(p.planned), 0), COALESCE(SUM(p.forecast), 0),
+       COALESCE(SUM(p.actual), 0), COALESCE(SUM(p.outturn), 0)
+FROM inits i
+JOIN initiatives_program i_pr ON i_pr.id = i.program_id
+LEFT JOIN per_initiative p ON p.initiative_id = i.id
+WHERE i.pgh_label <> 'delete' {filters}
+GROUP BY i.stage
+"""
+
+
+@dataclass
+class Headline:
+    planned: Decimal = ZERO
+    forecast: Decimal = ZERO
+    actual: Decimal = ZERO
+    outturn: Decimal = ZERO
+
+    @property
+    def variance(self) -> Decimal:
+        return self.outturn - self.planned
+
+
+@dataclass
+class StageCount:
+    stage: str
+    label: str
+    count: int
+    headline: Headline
+
+
+@dataclass
+class PortfolioAsOf:
+    when: date
+    moment: datetime
+    fiscal_year: int
+    fiscal_label: str
+    currency: str
+    initiatives: int
+    headline: Headline
+    stages: list[StageCount]
+
+    def count(self, stage: str) -> int:
+        return next((s.count for s in self.stages if s.stage == stage), 0)
+
+
+def portfolio_as_of(*, organization: Organization, when: date, filters=None,
+                    fiscal_year: int | None = None) -> PortfolioAsOf:
+    """The headline figures (benefits of one fiscal year: planned, forecast, actual,
+    outturn) and the number of initiatives per stage as they were at the end of
+    ``when``. The fiscal year defaults to the current one, so that a past date and today
+    can be set side by side."""
+    start_month = organization.fiscal_year_start_month
+    fy = fiscal_year or calc.fiscal_year(_today(organization), start_month=start_month)
+    months = calc.fiscal_year_months(fy, start_month=start_month)
+    last = months[-1]
+    moment = _moment(organization, when + timedelta(days=1))
+    where, params = _filter_sql(clean_filters(filters), "i")
+    rows = _fetch(_AS_OF_SQL.format(filters=where), {
+        "org": organization.pk, "t": moment, "fy_start": months[0],
+        "fy_end": date(last.year + last.month // 12, last.month % 12 + 1, 1), **params})
+    by_stage = {r[0]: r for r in rows}
+    stages = []
+    for stage in Stage:
+        r = by_stage.get(stage.value)
+        stages.append(StageCount(stage.value, stage.label, r[1] if r else 0,
+                                 Headline(*r[2:6]) if r else Headline()))
+    total = Headline(*(sum((getattr(s.headline, k) for s in stages), ZERO)
+                       for k in ("planned", "forecast", "actual", "outturn")))
+    return PortfolioAsOf(when=when, moment=moment, fiscal_year=fy,
+                         fiscal_label=calc.fiscal_year_label(fy, start_month=start_month),
+                         currency=organization.base_currency,
+                         initiatives=sum(s.count for s in stages), headline=total,
+                         stages=stages)
+
+
+# --------------------------------------------------------------------------- changes
+
+# Initiatives with a value or line event at or after %(t)s: only their totals can differ.
+_TOUCHED_SQL = """
+SELECT DISTINCT le.initiative_id
+FROM initiatives_impactlineevent le
+WHERE le.organization_id = %(org)s
+  AND le.pgh_obj_id IN (
+      SELECT line_id FROM initiatives_monthlyvalueevent
+      WHERE organization_id = %(org)s AND pgh_created_at >= %(t)s
+      UNION
+      SELECT pgh_obj_id FROM initiatives_impactlineevent
+      WHERE organization_id = %(org)s AND pgh_created_at >= %(t)s)
+"""
+
+# Per line of the given initiatives, over the whole horizon, as of %(t)s.
+_LINES_THEN_SQL = """
+WITH lines AS (
+    SELECT DISTINCT ON (pgh_obj_id) pgh_obj_id AS id, initiative_id, category, pgh_label
+    FROM initiatives_impactlineevent
+    WHERE organization_id = %(org)s AND pgh_created_at < %(t)s
+      AND initiative_id = ANY(%(ids)s)
+    ORDER BY pgh_obj_id, pgh_created_at DESC, pgh_id DESC
+), cells AS (
+    SELECT DISTINCT ON (e.line_id, e.month, e.kind) e.line_id, e.month, e.kind, e.amount,
+           e.pgh_label
+    FROM initiatives_monthlyvalueevent e
+    JOIN lines l ON l.id = e.line_id
+    WHERE e.organization_id = %(org)s AND e.pgh_created_at < %(t)s
+    ORDER BY e.line_id, e.month, e.kind, e.pgh_created_at DESC, e.pgh_id DESC
+), line_months AS (
+    SELECT line_id,
+           SUM(amount) FILTER (WHERE kind = 'planned')  AS planned,
+           SUM(amount) FILTER (WHERE kind = 'forecast') AS forecast,
+           SUM(amount) FILTER (WHERE kind = 'actual')   AS actual
+    FROM cells WHERE pgh_label <> 'delete'
+    GROUP BY line_id, month
+)
+SELECT l.initiative_id, l.id, l.category = 'one_time_cost',
+       COALESCE(SUM(m.planned), 0), COALESCE(SUM(m.forecast), 0), COALESCE(SUM(m.actual), 0),
+       COALESCE(SUM(COALESCE(m.actual, m.forecast, 0)), 0), COUNT(m.forecast)
+FROM lines l LEFT JOIN line_months m ON m.line_id = l.id
+WHERE l.pgh_label <> 'delete'
+GROUP BY l.initiative_id, l.id, l.category
+"""
+
+# The same from the current rows, in one aggregate per line ("a forecast month without
+# an actual" is an anti-join on the unique (line, month, kind) index).
+_LINES_NOW_SQL = """
+SELECT l.initiative_id, l.id, l.category = 'one_time_cost',
+       COALESCE(SUM(v.amount) FILTER (WHERE v.kind = 'planned'), 0),
+       COALESCE(SUM(v.amount) FILTER (WHERE v.kind = 'forecast'), 0),
+       COALESCE(SUM(v.amount) FILTER (WHERE v.kind = 'actual'), 0),
+       COALESCE(SUM(v.amount) FILTER (WHERE v.kind = 'actual' OR (v.kind = 'forecast'
+           AND NOT EXISTS (SELECT 1 FROM initiatives_monthlyvalue a
+                           WHERE a.line_id = v.line_id AND a.month = v.month
+                             AND a.kind = 'actual'))), 0),
+       COUNT(v.id) FILTER (WHERE v.kind = 'forecast')
+FROM initiatives_impactline l
+LEFT JOIN initiatives_monthlyvalue v ON v.line_id = l.id
+WHERE l.organization_id = %(org)s AND l.initiative_id = ANY(%(ids)s)
+GROUP BY l.initiative_id, l.id, l.category
+"""
+
+_MILESTONES_THEN_SQL = """
+SELECT initiative_id, title, due_date, done_date, weight, waived FROM (
+    SELECT DISTINCT ON (pgh_obj_id) initiative_id, title, due_date, done_date, weight, waived,
+           pgh_label
+    FROM initiatives_milestoneevent
+    WHERE organization_id = %(org)s AND pgh_created_at < %(t)s
+      AND initiative_id = ANY(%(ids)s)
+    ORDER BY pgh_obj_id, pgh_created_at DESC, pgh_id DESC
+) m WHERE pgh_label <> 'delete'
+ORDER BY due_date, initiative_id
+"""
+
+_MILESTONES_NOW_SQL = """
+SELECT initiative_id, title, due_date, done_date, weight, waived
+FROM initiatives_milestone
+WHERE organization_id = %(org)s AND initiative_id = ANY(%(ids)s)
+ORDER BY due_date, id
+"""
+
+
+@dataclass
+class Totals:
+    """Benefit totals of one initiative over its whole horizon."""
+
+    planned: Decimal = ZERO
+    forecast: Decimal = ZERO
+    actual: Decimal = ZERO
+    outturn: Decimal = ZERO
+
+
+@dataclass
+class InitiativeRef:
+    id: int
+    code: str
+    title: str
+
+    @property
+    def subject(self) -> str:
+        return f"{self.code} {self.title}"
+
+
+@dataclass
+class StageMove:
+    at: datetime
+    initiative: InitiativeRef
+    from_stage: str
+    to_stage: str
+    actor: str
+    reason: str
+
+    @property
+    def from_label(self) -> str:
+        return Stage(self.from_stage).label
+
+    @property
+    def to_label(self) -> str:
+        return Stage(self.to_stage).label
+
+
+@dataclass
+class ValueChange:
+    initiative: InitiativeRef
+    then: Totals
+    now: Totals
+
+    @property
+    def delta(self) -> Totals:
+        return Totals(*(getattr(self.now, k) - getattr(self.then, k)
+                        for k in ("planned", "forecast", "actual", "outturn")))
+
+
+@dataclass
+class RagChange:
+    initiative: InitiativeRef
+    kind: str  # "financial" or "schedule"
+    then: calc.Rag
+    now: calc.Rag
+
+
+@dataclass
+class EscalationChange:
+    at: datetime
+    escalation_id: int
+    initiative_id: int | None
+    subject: str
+    rule: str
+    level: int
+    explanation: str
+
+
+@dataclass(frozen=True)
+class ChangeEntry:
+    """One line of the flat, chronological view of a report (board pack appendix)."""
+
+    at: datetime | None
+    kind: str
+    subject: str
+    detail: str
+    initiative_id: int | None = None
+
+
+@dataclass
+class ChangeReport:
+    since: date
+    moment: datetime
+    currency: str
+    stage_moves: list[StageMove] = field(default_factory=list)
+    value_changes: list[ValueChange] = field(default_factory=list)
+    rag_changes: list[RagChange] = field(default_factory=list)
+    escalations_raised: list[EscalationChange] = field(default_factory=list)
+    escalations_resolved: list[EscalationChange] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.stage_moves or self.value_changes or self.rag_changes
+                    or self.escalations_raised or self.escalations_resolved)
+
+    def entries(self) -> list[ChangeEntry]:
+        """Every change as one line, oldest first (value and RAG changes, which have no
+        single time, come after the dated ones)."""
+        money = lambda x: calc.format_money(x, self.currency)  # noqa: E731
+        dated = [ChangeEntry(m.at, "stage", m.initiative.subject,
+                             f"{m.from_label} → {m.to_label} by {m.actor}", m.initiative.id)
+                 for m in self.stage_moves]
+        dated += [ChangeEntry(e.at, "escalation_raised", e.subject, f"Raised: {e.rule}",
+                              e.initiative_id) for e in self.escalations_raised]
+        dated += [ChangeEntry(e.at, "escalation_resolved", e.subject, f"Resolved: {e.rule}",
+                              e.initiative_id) for e in self.escalations_resolved]
+        dated.sort(key=lambda e: (e.at, e.kind, e.subject))
+        undated = [ChangeEntry(None, "value", c.initiative.subject,
+                               f"plan {money(c.then.planned)} → {money(c.now.planned)}, "
+                               f"forecast {money(c.then.forecast)} → {money(c.now.forecast)}, "
+                               f"actual {money(c.then.actual)} → {money(c.now.actual)}",
+                               c.initiative.id) for c in self.value_changes]
+        undated += [ChangeEntry(None, f"rag_{c.kind}", c.initiative.subject,
+                                f"{c.kind} {c.then.colour} → {c.now.colour}: "
+                                f"{c.now.explanation}", c.initiative.id)
+                    for c in self.rag_changes]
+        return dated + undated
+
+    def __iter__(self):
+        return iter(self.entries())
+
+
+def _line_totals(rows) -> dict[int, list[tuple]]:
+    out: dict[int, list[tuple]] = defaultdict(list)
+    for initiative_id, _line, is_cost, planned, forecast, actual, outturn, n_forecast in rows:
+        out[initiative_id].append((is_cost, planned, forecast, actual, outturn, n_forecast))
+    return out
+
+
+def _benefits(lines: list[tuple]) -> Totals:
+    t = Totals()
+    for is_cost, planned, forecast, actual, outturn, _n in lines:
+        if not is_cost:
+            t.planned += planned
+            t.forecast += forecast
+            t.actual += actual
+            t.outturn += outturn
+    return t
+
+
+def _financial(lines: list[tuple], *, thresholds, currency: str) -> calc.Rag:
+    """As ``initiatives.selectors.initiative_status`` judges money."""
+    if not lines:
+        return calc.Rag(calc.RagColour.GREY, "no impact lines yet")
+    if not any(n for *_rest, n in lines):
+        return calc.Rag(calc.RagColour.GREY,
+                        "no forecast yet: forecasts are entered from the Decided gate on")
+    return calc.combine_financial(
+        [calc.LineTotals(planned=planned, forecast=outturn, is_cost=is_cost)
+         for is_cost, planned, _f, _a, outturn, _n in lines],
+        thresholds=thresholds, currency=currency)
+
+
+def _milestones(rows) -> dict[int, list[calc.MilestoneFacts]]:
+    out: dict[int, list[calc.MilestoneFacts]] = defaultdict(list)
+    for initiative_id, title, due, done, weight, waived in rows:
+        out[initiative_id].append(calc.MilestoneFacts(title=title, due_date=due, done_date=done,
+                                                      weight=weight, waived=waived))
+    return out
+
+
+def _selected_initiatives(organization: Organization, filters: dict[str, int]):
+    qs = Initiative.objects.filter(organization=organization)
+    if "portfolio" in filters:
+        qs = qs.filter(program__portfolio_id=filters["portfolio"])
+    for key in ("program", "business_unit", "owner"):
+        if key in filters:
+            qs = qs.filter(**{f"{key}_id": filters[key]})
+    return qs
+
+
+def changes_since(*, organization: Organization, since: date, filters=None,
+                  today: date | None = None) -> ChangeReport:
+    """Stage moves, value and RAG changes, and escalations raised or resolved since the
+    start of ``since`` (see the module docstring for what each one compares)."""
+    filters = clean_filters(filters)
+    today = today or _today(organization)
+    moment = _moment(organization, since)
+    report = ChangeReport(since=since, moment=moment, currency=organization.base_currency)
+    selected = _selected_initiatives(organization, filters)
+    refs = {pk: InitiativeRef(pk, code, title)
+            for pk, code, title in selected.values_list("pk", "code", "title")}
+    ids = list(refs)
+
+    # Stage moves: the explicit, immutable StageEvent rows.
+    moves = (StageEvent.objects.filter(organization=organization, at__gte=moment)
+             .select_related("actor").order_by("at", "id"))
+    if filters:
+        moves = moves.filter(initiative_id__in=selected.values("pk"))
+    report.stage_moves = [
+        StageMove(e.at, refs[e.initiative_id], e.from_stage, e.to_stage,
+                  e.actor.full_name or e.actor.email, e.reason)
+        for e in moves if e.initiative_id in refs]
+
+    # Values and financial RAG: only initiatives with a value or line event since then.
+    params = {"org": organization.pk, "t": moment}
+    touched = [r[0] for r in _fetch(_TOUCHED_SQL, params) if r[0] in refs]
+    thresholds = thresholds_for(organization)
+    currency = organization.base_currency
+    if touched:
+        then = _line_totals(_fetch(_LINES_THEN_SQL, {**params, "ids": touched}))
+        now = _line_totals(_fetch(_LINES_NOW_SQL, {**params, "ids": touched}))
+        for pk in sorted(touched, key=lambda pk: refs[pk].code):
+            before, after = _benefits(then.get(pk, [])), _benefits(now.get(pk, []))
+            if before != after:
+                report.value_changes.append(ValueChange(refs[pk], before, after))
+            rag_then = _financial(then.get(pk, []), thresholds=thresholds, currency=currency)
+            rag_now = _financial(now.get(pk, []), thresholds=thresholds, currency=currency)
+            if rag_then.colour != rag_now.colour:
+                report.rag_changes.append(RagChange(refs[pk], "financial", rag_then, rag_now))
+
+    # Schedule RAG: time passing alone can turn it, so every selected initiative.
+    if ids:
+        m_then = _milestones(_fetch(_MILESTONES_THEN_SQL, {**params, "ids": ids}))
+        m_now = _milestones(_fetch(_MILESTONES_NOW_SQL, {**params, "ids": ids}))
+        for pk in sorted(ids, key=lambda pk: refs[pk].code):
+            rag_then = calc.schedule_rag(m_then.get(pk, []), today=since)
+            rag_now = calc.schedule_rag(m_now.get(pk, []), today=today)
+            if rag_then.colour != rag_now.colour:
+                report.rag_changes.append(RagChange(refs[pk], "schedule", rag_then, rag_now))
+    report.rag_changes.sort(key=lambda c: (c.initiative.code, c.kind))
+
+    # Escalations: the explicit rows carry when they were raised and resolved.
+    escalations = Escalation.objects.filter(organization=organization).select_related("rule")
+    if filters:
+        escalations = escalations.filter(initiative_id__in=selected.values("pk"))
+    for e in escalations.filter(raised_at__gte=moment).order_by("raised_at", "id"):
+        report.escalations_raised.append(EscalationChange(
+            e.raised_at, e.pk, e.initiative_id, e.subject_label, e.rule.name, e.level,
+            e.explanation))
+    for e in (escalations.filter(state=EscalationState.RESOLVED, resolved_at__gte=moment)
+              .order_by("resolved_at", "id")):
+        report.escalations_resolved.append(EscalationChange(
+            e.resolved_at, e.pk, e.initiative_id, e.subject_label, e.rule.name, e.level,
+            e.explanation))
+    return report
+
+
+__all__ = ["ChangeEntry", "ChangeReport", "EscalationChange", "Headline", "PortfolioAsOf",
+           "RagChange", "StageCount", "StageMove", "Totals", "ValueChange", "changes_since",
+           "clean_filters", "portfolio_as_of"]
+
+# The gate path, for templates that show stages in order.
+STAGES_IN_ORDER = [*GATE_ORDER, Stage.ON_HOLD, Stage.CANCELLED]

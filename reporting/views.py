@@ -1,0 +1,53 @@
+"""The executive dashboard and its drill-down. Thin: parse the filters, call a
+selector, render (the filtered part alone for htmx requests)."""
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from cat4.tenancy.decorators import org_view
+from initiatives.permissions import can_view_initiatives
+
+from . import selectors
+from .forms import DashboardFilterForm, DrillFilterForm
+from .models import RollupRun
+
+PAGE_SIZE = 25
+
+
+def _partial(request, template: str, part: str) -> str:
+    return f"{template}#{part}" if request.htmx and not request.htmx.boosted else template
+
+
+@org_view(can_view_initiatives)
+def dashboard(request, org_slug):
+    org = request.organization
+    form = DashboardFilterForm(request.GET or None, organization=org)
+    data = selectors.dashboard(organization=org, membership=request.membership,
+                               filters=form.filters())
+    return render(request, _partial(request, "reporting/dashboard.html", "results"),
+                  {"form": form, "d": data, "query": data.filters.query()})
+
+
+@org_view(can_view_initiatives)
+def dashboard_initiatives(request, org_slug):
+    org = request.organization
+    form = DrillFilterForm(request.GET or None, organization=org)
+    filters, drill = form.filters(), form.drill()
+    qs = selectors.drill_queryset(organization=org, filters=filters, drill=drill)
+    sort = request.GET.get("sort") or ("variance" if drill.variance == "shortfall" else "code")
+    page = Paginator(selectors.drill_rows(qs, sort=sort), PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    run = RollupRun.objects.filter(organization=org).first()
+    described = [(form.fields[name].label or name.replace("_", " ").capitalize(),
+                  {str(k): v for k, v in form.fields[name].choices}.get(str(value), value))
+                 for name, value in drill.params().items()]
+    return render(request, _partial(request, "reporting/dashboard_initiatives.html",
+                                    "results"), {
+        "form": form, "page": page, "totals": selectors.drill_totals(qs),
+        "filters": filters, "drill": drill, "described": described,
+        "query": query.urlencode(), "dashboard_query": filters.query(),
+        "as_of": run.finished_at if run else None,
+        "fiscal_label": dict(form.fields["fiscal_year"].choices).get(filters.fiscal_year),
+    })

@@ -1,0 +1,269 @@
+"""Exports of the initiatives: xlsx (four sheets) and csv (the initiatives sheet),
+with the list's filters, the caller's organisation only, formula-safe text, Decimal
+amounts and a query count that does not grow with the number of rows."""
+
+import csv
+import io
+import zipfile
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django_scopes import scope, scopes_disabled
+from openpyxl import load_workbook
+
+from cat4.tenancy.models import Role
+from initiatives.models import MonthlyValue, Program
+from kpis.models import Kpi, KpiLink, KpiReading, KpiSnapshot
+from reporting import exports
+from tests.conftest import ORG_A_MARKER, ORG_B_MARKER, api_client_for, client_for
+from tests.factories import (
+    ImpactLineFactory,
+    InitiativeFactory,
+    MilestoneFactory,
+    ProgramFactory,
+)
+
+
+def _fill(initiative, *, planned=("1000.10", "2000.20"), forecast=("900.05",),
+          one_time="500.00"):
+    """A benefit line with planned and forecast months, and a one-time cost line."""
+    line = ImpactLineFactory(initiative=initiative, description="Freight rates")
+    for i, amount in enumerate(planned):
+        MonthlyValue.objects.create(organization=initiative.organization, line=line,
+                                    month=date(2026, i + 1, 1), kind="planned",
+                                    amount=Decimal(amount))
+    for i, amount in enumerate(forecast):
+        MonthlyValue.objects.create(organization=initiative.organization, line=line,
+                                    month=date(2026, i + 1, 1), kind="forecast",
+                                    amount=Decimal(amount))
+    cost = ImpactLineFactory(initiative=initiative, category="one_time_cost",
+                             description="Consultants")
+    MonthlyValue.objects.create(organization=initiative.organization, line=cost,
+                                month=date(2026, 1, 1), kind="planned", amount=Decimal(one_time))
+    return line
+
+
+@pytest.fixture
+def data(world):
+    with scopes_disabled():
+        org = world.org_a
+        _fill(world.initiative)
+        MilestoneFactory(initiative=world.initiative, title="Tender issued",
+                         due_date=date(2026, 3, 31), done_date=date(2026, 3, 20), weight=2)
+        MilestoneFactory(initiative=world.initiative, title="Contract signed",
+                         due_date=date(2026, 6, 30))
+        kpi = Kpi.objects.create(organization=org, name="Freight cost per pallet", unit="EUR",
+                                 direction="lower", baseline="12.50",
+                                 baseline_date=date(2026, 1, 1), target="10",
+                                 target_date=date(2027, 12, 31),
+                                 owner=world.a[Role.OWNER].user)
+        KpiLink.objects.create(organization=org, kpi=kpi, initiative=world.initiative,
+                               weight="1")
+        for month, value in ((1, "12.40"), (2, "12.10")):
+            KpiReading.objects.create(organization=org, kpi=kpi, period=date(2026, month, 1),
+                                      value=Decimal(value), entered_by=world.a[Role.OWNER].user)
+        KpiSnapshot.objects.create(organization=org, kpi=kpi, period=date(2026, 2, 1),
+                                   expected="12.3", actual="12.10", variance="-0.2",
+                                   performance="1.05", rag="red",
+                                   explanation="12.10 against 12.30 expected",
+                                   computed_at="2026-02-02T00:00:00Z")
+        # A second initiative in another program and stage, with a hostile title.
+        other_program = ProgramFactory(organization=org, portfolio__organization=org,
+                                       name="Acme Warehousing")
+        hostile = InitiativeFactory(program=other_program, code="AC-200",
+                                    title='=HYPERLINK("http://evil.test","x")',
+                                    owner=world.a[Role.ADMIN].user)
+        _fill(hostile, planned=("10.00",), forecast=())
+        # Org B: must never appear in org A's exports.
+        b_init = InitiativeFactory(
+            program=ProgramFactory(organization=world.org_b, portfolio__organization=world.org_b,
+                                   name=f"{ORG_B_MARKER} program"),
+            code="GX-001", title=f"{ORG_B_MARKER} secret", owner=world.b_executive.user)
+        _fill(b_init)
+    return world
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def _workbook(response):
+    return load_workbook(io.BytesIO(_body(response)))
+
+
+def _xlsx_url(world, **params):
+    from urllib.parse import urlencode
+
+    url = reverse("export_initiatives_xlsx", kwargs={"org_slug": world.org_a.slug})
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _csv_url(world, **params):
+    from urllib.parse import urlencode
+
+    url = reverse("export_initiatives_csv", kwargs={"org_slug": world.org_a.slug})
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def test_xlsx_has_four_sheets_with_the_source_values(data):
+    response = client_for(data.a[Role.VIEWER].user).get(_xlsx_url(data))
+    assert response.status_code == 200
+    assert response["Content-Type"] == exports.XLSX_CONTENT_TYPE
+    assert "attachment" in response["Content-Disposition"]
+    book = _workbook(response)
+    assert book.sheetnames == ["Initiatives", "Values", "Milestones", "KPIs"]
+
+    rows = list(book["Initiatives"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("Code", "Title", "Stage")
+    assert rows[0][11] == "Planned (EUR)"
+    by_code = {r[0]: r for r in rows[1:]}
+    assert set(by_code) == {"AC-100", "AC-200"}
+    ac = by_code["AC-100"]
+    assert ac[1:5] == ("Acme freight tender", "Identified", "Acme Procurement",
+                       data.initiative.program.portfolio.name)
+    assert ac[6:9] == ("Acme Owner", "Acme Executive", "Acme Controller")
+    # Benefit lines only (the one-time cost is kept apart), exact to the cent.
+    assert Decimal(str(ac[11])) == Decimal("3000.30")
+    assert Decimal(str(ac[12])) == Decimal("900.05")
+    assert Decimal(str(ac[13])) == Decimal("0")
+    planned_cell = book["Initiatives"]["L2"]
+    assert planned_cell.data_type == "n" and planned_cell.number_format == exports.MONEY_FORMAT
+    assert book["Initiatives"]["J2"].number_format == exports.DATE_FORMAT
+
+    values = list(book["Values"].iter_rows(values_only=True))[1:]
+    with scopes_disabled():
+        expected = MonthlyValue.objects.filter(organization=data.org_a).count()
+    assert len(values) == expected == 6
+    assert values[0][:3] == ("AC-100", "Freight rates", "Cost reduction")
+    assert values[0][3].date() == date(2026, 1, 1)
+    assert values[0][4] == "Forecast" and Decimal(str(values[0][5])) == Decimal("900.05")
+    assert values[1][4] == "Planned" and Decimal(str(values[1][5])) == Decimal("1000.10")
+
+    milestones = list(book["Milestones"].iter_rows(values_only=True))[1:]
+    assert [m[1] for m in milestones] == ["Tender issued", "Contract signed"]
+    assert milestones[0][3].date() == date(2026, 3, 20) and milestones[0][4] == 2
+
+    kpis = list(book["KPIs"].iter_rows(values_only=True))[1:]
+    assert len(kpis) == 1
+    code, name, unit, _weight, period, value, rag, _why = kpis[0]
+    assert (code, name, unit) == ("AC-100", "Freight cost per pallet", "EUR")
+    assert period.date() == date(2026, 2, 1) and Decimal(str(value)) == Decimal("12.10")
+    assert rag == "red"
+
+
+def test_xlsx_writes_decimals_not_floats_and_never_formulas(data):
+    body = _body(client_for(data.a[Role.ADMIN].user).get(_xlsx_url(data)))
+    sheet = zipfile.ZipFile(io.BytesIO(body)).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet  # the hostile title is text, not a formula
+    assert "<v>3000.30</v>" in sheet or "<v>3000.3</v>" in sheet
+    book = load_workbook(io.BytesIO(body))
+    title = next(r for r in book["Initiatives"].iter_rows() if r[0].value == "AC-200")[1]
+    assert title.data_type == "s" and title.value.startswith("=HYPERLINK")
+
+
+def test_csv_is_utf8_with_bom_formula_safe_and_equal_to_the_source(data):
+    response = client_for(data.a[Role.OWNER].user).get(_csv_url(data))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    body = _body(response)
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0][0] == "Code" and rows[0][11] == "Planned (EUR)"
+    by_code = {r[0]: r for r in rows[1:]}
+    assert by_code["AC-100"][11:14] == ["3000.30", "900.05", "0.00"]
+    assert by_code["AC-100"][9:11] == ["2026-01-01", "2027-12-31"]
+    assert by_code["AC-200"][1] == "'" + '=HYPERLINK("http://evil.test","x")'
+    assert ORG_B_MARKER not in body.decode()
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "plain"])
+def test_safe_text(value):
+    cleaned = exports.safe_text(value)
+    assert cleaned == (value if value == "plain" else "'" + value)
+
+
+def test_filters_mean_what_they_mean_on_the_list(data):
+    client = client_for(data.a[Role.EXECUTIVE].user)
+    with scopes_disabled():
+        program = data.initiative.program_id
+    for params, codes in [({"program": program}, {"AC-100"}), ({"q": "HYPER"}, {"AC-200"}),
+                          ({"owner": data.a[Role.ADMIN].user.pk}, {"AC-200"}),
+                          ({"stage": "closed"}, set()), ({}, {"AC-100", "AC-200"})]:
+        rows = list(csv.reader(io.StringIO(
+            _body(client.get(_csv_url(data, **params))).decode("utf-8-sig"))))
+        assert {r[0] for r in rows[1:]} == codes, params
+        book = _workbook(client.get(_xlsx_url(data, **params)))
+        assert {r[0] for r in list(book["Values"].iter_rows(values_only=True))[1:]} == codes
+    # Sorted as the list sorts.
+    rows = list(csv.reader(io.StringIO(
+        _body(client.get(_csv_url(data, sort="-target"))).decode("utf-8-sig"))))
+    assert len(rows) == 3
+
+
+def test_an_id_of_another_organisation_is_refused_not_ignored(data):
+    with scopes_disabled():
+        b_program = Program.objects.filter(organization=data.org_b).first()
+    client = client_for(data.a[Role.EXECUTIVE].user)
+    assert client.get(_csv_url(data, program=b_program.pk)).status_code == 400
+    assert client.get(_xlsx_url(data, stage="nonsense")).status_code == 400
+    api = api_client_for(data.a[Role.EXECUTIVE].user)
+    url = reverse("api_export_initiatives_csv", kwargs={"org_slug": "acme"})
+    response = api.get(url, {"program": b_program.pk})
+    assert response.status_code == 400 and "program" in response.json()
+
+
+def test_api_exports_with_filters(data):
+    api = api_client_for(data.a[Role.VIEWER].user)
+    url = reverse("api_export_initiatives_xlsx", kwargs={"org_slug": "acme"})
+    response = api.get(url, {"q": "freight"}, HTTP_ACCEPT=exports.XLSX_CONTENT_TYPE)
+    assert response.status_code == 200
+    book = _workbook(response)
+    assert [r[0] for r in list(book["Initiatives"].iter_rows(values_only=True))[1:]] == [
+        "AC-100"]
+    url = reverse("api_export_initiatives_csv", kwargs={"org_slug": "acme"})
+    response = api.get(url, HTTP_ACCEPT="text/csv")
+    assert response.status_code == 200
+    assert ORG_A_MARKER not in _body(response).decode()  # the org's name is not a column
+    # Org B's executive sees only org B.
+    b = api_client_for(data.b_executive.user)
+    body = _body(b.get(reverse("api_export_initiatives_csv", kwargs={"org_slug": "globex"})))
+    assert "GX-001" in body.decode() and "AC-100" not in body.decode()
+
+
+def _queries(world, *, kind: str) -> int:
+    with CaptureQueriesContext(connection) as ctx, scope(organization=world.org_a):
+        if kind == "xlsx":
+            exports.initiatives_xlsx(organization=world.org_a,
+                                     filters={"sort": "code"}).close()
+        else:
+            list(exports.initiatives_csv(organization=world.org_a, filters={"sort": "code"}))
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_query_count_does_not_grow_with_rows(data, kind):
+    one = _queries(data, kind=kind)
+    with scopes_disabled():
+        for n in range(20):
+            initiative = InitiativeFactory(program=data.initiative.program, code=f"AC-{500 + n}",
+                                           owner=data.a[Role.OWNER].user,
+                                           sponsor=data.a[Role.EXECUTIVE].user)
+            _fill(initiative)
+            MilestoneFactory(initiative=initiative)
+            KpiLink.objects.create(organization=data.org_a,
+                                   kpi=Kpi.objects.get(organization=data.org_a),
+                                   initiative=initiative, weight="1")
+    assert _queries(data, kind=kind) == one
+    assert one <= (5 if kind == "xlsx" else 2)
+
+
+def test_list_page_links_carry_the_filters(data):
+    client = client_for(data.a[Role.VIEWER].user)
+    url = reverse("initiative_list", kwargs={"org_slug": "acme"})
+    html = client.get(url, {"stage": "identified", "q": "freight"}).content.decode()
+    assert "exports/initiatives.xlsx?" in html and "exports/initiatives.csv?" in html
+    assert "stage=identified" in html and "q=freight" in html

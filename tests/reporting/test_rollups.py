@@ -1,0 +1,228 @@
+"""The dashboard rollups: rebuilt from source, equal to independently computed sums,
+the same colours as the initiative page, idempotent, and fiscal years cut at the
+organisation's own start month."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from initiatives import calculations as calc
+from initiatives import selectors as initiative_selectors
+from initiatives.models import Initiative, MonthlyValue, StatusUpdate
+from reporting import rollups
+from reporting.models import InitiativeFact, InitiativeYearValue, RollupRun
+from reporting.tasks import refresh_rollups_for
+from tests.factories import (
+    ImpactLineFactory,
+    InitiativeFactory,
+    MilestoneFactory,
+    OrganizationFactory,
+    ProgramFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 11, 15)
+D = Decimal
+
+
+def value(line, month, kind, amount):
+    MonthlyValue.objects.create(organization=line.organization, line=line, month=month,
+                                kind=kind, amount=D(amount))
+
+
+def set_stage(initiative, stage):
+    Initiative.objects.filter(pk=initiative.pk).update(stage=stage)
+    initiative.refresh_from_db()
+
+
+@pytest.fixture
+def org_april():
+    """An organisation whose fiscal year starts in April, with a small portfolio whose
+    values straddle the fiscal-year boundary."""
+    with scopes_disabled():
+        org = OrganizationFactory(fiscal_year_start_month=4, slug="april")
+        program = ProgramFactory(organization=org, portfolio__organization=org)
+        owner = UserFactory()
+        a = InitiativeFactory(program=program, owner=owner, code="AP-1")
+        set_stage(a, "decided")
+        benefit = ImpactLineFactory(initiative=a, category="cost_reduction", recurring=True)
+        cost = ImpactLineFactory(initiative=a, category="one_time_cost", recurring=False)
+        # March 2026 is FY2026, April 2026 is FY2027.
+        value(benefit, dt.date(2026, 3, 1), "planned", "1000")
+        value(benefit, dt.date(2026, 3, 1), "forecast", "900")
+        value(benefit, dt.date(2026, 3, 1), "actual", "800")
+        value(benefit, dt.date(2026, 4, 1), "planned", "1000")
+        value(benefit, dt.date(2026, 4, 1), "forecast", "600")
+        value(benefit, dt.date(2026, 12, 1), "planned", "500")  # after TODAY
+        value(cost, dt.date(2026, 4, 1), "planned", "300")
+        value(cost, dt.date(2026, 4, 1), "forecast", "450")
+        MilestoneFactory(initiative=a, due_date=dt.date(2026, 9, 1))  # 75 days overdue
+        b = InitiativeFactory(program=program, owner=owner, code="AP-2")  # no values
+        MilestoneFactory(initiative=b, due_date=dt.date(2027, 1, 1))
+        c = InitiativeFactory(program=program, owner=owner, code="AP-3")
+        line_c = ImpactLineFactory(initiative=c, category="revenue_increase", recurring=True)
+        value(line_c, dt.date(2027, 3, 1), "planned", "200")  # FY2027
+        value(line_c, dt.date(2027, 3, 1), "forecast", "210")
+    return org
+
+
+def raw_expectations(org, start_month):
+    """Independently computed totals per initiative and fiscal year from the raw rows."""
+    cells = {}
+    with scopes_disabled():
+        for v in MonthlyValue.objects.filter(organization=org).select_related("line"):
+            key = (v.line.initiative_id, v.line_id, v.line.category == "one_time_cost",
+                   v.month)
+            cells.setdefault(key, {})[v.kind] = v.amount
+    years = {}
+    for (initiative_id, _line, is_cost, month), kinds in cells.items():
+        fy = month.year + (1 if start_month != 1 and month.month >= start_month else 0)
+        row = years.setdefault((initiative_id, fy), dict.fromkeys(
+            ["planned", "forecast", "actual", "outturn", "otc_planned", "otc_outturn"], D(0)))
+        outturn = kinds.get("actual", kinds.get("forecast", D(0)))
+        if is_cost:
+            row["otc_planned"] += kinds.get("planned", D(0))
+            row["otc_outturn"] += outturn
+        else:
+            for kind in ("planned", "forecast", "actual"):
+                row[kind] += kinds.get(kind, D(0))
+            row["outturn"] += outturn
+    return years
+
+
+def year_rows(org):
+    with scopes_disabled():
+        return {(y.initiative_id, y.fiscal_year): {
+            "planned": y.planned, "forecast": y.forecast, "actual": y.actual,
+            "outturn": y.outturn, "otc_planned": y.one_time_cost_planned,
+            "otc_outturn": y.one_time_cost_outturn}
+            for y in InitiativeYearValue.objects.filter(organization=org)}
+
+
+def test_year_values_equal_raw_sums_with_an_april_fiscal_year(org_april):
+    rollups.rebuild(organization=org_april, today=TODAY)
+    assert year_rows(org_april) == raw_expectations(org_april, 4)
+    with scopes_disabled():
+        a = Initiative.objects.get(code="AP-1")
+        rows = {y.fiscal_year: y for y in InitiativeYearValue.objects.filter(initiative=a)}
+    # The boundary: March 2026 -> FY2026, April and December 2026 -> FY2027.
+    assert rows[2026].planned == D("1000") and rows[2026].outturn == D("800")
+    assert rows[2027].planned == D("1500") and rows[2027].outturn == D("600")
+    assert rows[2027].one_time_cost_planned == D("300")
+    assert rows[2027].one_time_cost_outturn == D("450")
+
+
+def test_facts_hold_whole_horizon_benefit_totals_and_run_rate(org_april):
+    rollups.rebuild(organization=org_april, today=TODAY)
+    with scopes_disabled():
+        fact = InitiativeFact.objects.get(initiative__code="AP-1")
+        empty = InitiativeFact.objects.get(initiative__code="AP-2")
+        future = InitiativeFact.objects.get(initiative__code="AP-3")
+    assert (fact.planned, fact.forecast, fact.actual, fact.outturn) == (
+        D("2500"), D("1500"), D("800"), D("1400"))  # costs kept apart
+    # Latest month up to November 2026 with a value: April, best knowledge forecast 600.
+    assert fact.run_rate == D("7200")
+    assert (empty.planned, empty.outturn, empty.run_rate) == (0, 0, 0)
+    assert future.run_rate == 0  # its only month lies after today
+    assert fact.stage == "decided" and fact.program_id == fact.initiative.program_id
+
+
+def test_colours_equal_the_initiative_page(org_april):
+    with scopes_disabled():
+        # Make one initiative stale (created long ago, no update) and give another a
+        # fresh update, so staleness is exercised both ways.
+        Initiative.objects.filter(code="AP-1").update(
+            created_at=timezone.now() - dt.timedelta(days=200))
+        b = Initiative.objects.get(code="AP-2")
+        StatusUpdate.objects.create(organization=org_april, initiative=b, author=b.owner,
+                                    narrative="ok", confidence="high")
+    today = timezone.localdate()
+    rollups.rebuild(organization=org_april, today=today)
+    with scope(organization=org_april):
+        facts = {f.initiative_id: f for f in InitiativeFact.objects.all()}
+        assert len(facts) == 3
+        for initiative in Initiative.objects.filter(organization=org_april):
+            _months, grids = initiative_selectors.value_grid(initiative=initiative)
+            status = initiative_selectors.initiative_status(initiative=initiative,
+                                                            grids=grids, today=today)
+            fact = facts[initiative.pk]
+            assert fact.schedule_rag == status.schedule.colour, initiative.code
+            assert fact.financial_rag == status.financial.colour, initiative.code
+            assert fact.stale == status.freshness.stale, initiative.code
+        assert facts[Initiative.objects.get(code="AP-1").pk].stale
+
+
+def test_rebuild_is_idempotent_and_removes_vanished_years(org_april):
+    rollups.rebuild(organization=org_april, today=TODAY)
+    with scopes_disabled():
+        first = sorted(InitiativeFact.objects.filter(organization=org_april)
+                       .values_list("id", "initiative_id", "planned", "outturn",
+                                    "schedule_rag", "financial_rag"))
+    years = year_rows(org_april)
+    rollups.rebuild(organization=org_april, today=TODAY)
+    with scopes_disabled():
+        second = sorted(InitiativeFact.objects.filter(organization=org_april)
+                        .values_list("id", "initiative_id", "planned", "outturn",
+                                     "schedule_rag", "financial_rag"))
+        assert RollupRun.objects.filter(organization=org_april).count() == 1
+    assert first == second and year_rows(org_april) == years
+    with scopes_disabled():
+        MonthlyValue.objects.filter(organization=org_april, month__lt=dt.date(2026, 4, 1)).delete()
+        a = Initiative.objects.get(code="AP-1")
+    rollups.rebuild(organization=org_april, today=TODAY)
+    assert (a.pk, 2026) not in year_rows(org_april)
+    assert year_rows(org_april) == raw_expectations(org_april, 4)
+
+
+def test_other_organisations_are_untouched(org_april, world):
+    rollups.rebuild(organization=world.org_a, today=TODAY)
+    rollups.rebuild(organization=org_april, today=TODAY)
+    with scopes_disabled():
+        assert InitiativeFact.objects.filter(organization=world.org_a).count() == 1
+        rollups.rebuild(organization=world.org_a, today=TODAY)
+        assert InitiativeFact.objects.filter(organization=org_april).count() == 3
+
+
+def test_pure_function_matches_sql_aggregates(org_april):
+    """The as-of path: aggregates made from raw rows equal the SQL's, so build_rows
+    can be fed from audit history."""
+    with scope(organization=org_april):
+        inputs = rollups.load_inputs(organization=org_april, today=TODAY)
+        cells = [(v.line.initiative_id, v.line_id, v.line.category == "one_time_cost",
+                  v.month, v.kind, v.amount)
+                 for v in MonthlyValue.objects.filter(organization=org_april)
+                 .select_related("line")]
+    from_rows = rollups.value_aggregates(cells, start_month=4)
+    key = lambda v: (v.initiative_id, v.fiscal_year, v.is_cost)  # noqa: E731
+    assert sorted(from_rows, key=key) == sorted(inputs.values, key=key)
+    with scope(organization=org_april):
+        a = Initiative.objects.get(code="AP-1")
+        facts = [calc.MilestoneFacts(title=m.title, due_date=m.due_date,
+                                     done_date=m.done_date, weight=m.weight, waived=m.waived)
+                 for m in a.milestones.all()]
+    by_id = {i.initiative_id: i for i in inputs.initiatives}
+    assert rollups.milestone_summary(facts, today=TODAY) == by_id[a.pk].milestones
+    rows = rollups.build_rows(initiatives=inputs.initiatives, values=from_rows,
+                              run_rates=inputs.run_rates, thresholds=calc.Thresholds(),
+                              currency="EUR", today=TODAY)
+    fact = next(f for f in rows.facts if f.initiative_id == a.pk)
+    assert fact.schedule_rag == "red"  # 75 days overdue
+    assert "overdue" in fact.schedule_explanation
+
+
+def test_task_rebuilds_under_the_lock(org_april):
+    result = refresh_rollups_for(org_april.pk)
+    assert result["initiatives"] == 3
+    with scopes_disabled():
+        assert InitiativeFact.objects.filter(organization=org_april).aggregate(
+            s=Sum("planned"))["s"] == D("2700")
+    from cat4.common.locks import try_org_job_lock
+
+    with try_org_job_lock(rollups.JOB, org_april.pk):
+        pass  # the lock is free again after the run
