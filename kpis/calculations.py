@@ -307,6 +307,20 @@ def variance(spec: KpiSpec, period: date, actual: Decimal) -> Variance:
     )
 
 
+def _shown_places(actual: Decimal) -> int:
+    """Decimals to show a computed value with next to a reading: one more than the
+    reading has (at least one, at most four), so "78.8 against expected 89.43" rather
+    than "against expected 89.4314"."""
+    exponent = actual.normalize(context=_CTX).as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return min(4, max(places, 1) + 1) if places else 1
+
+
+def _rounded(value: Decimal, places: int) -> Decimal:
+    """``value`` rounded half-even to ``places`` decimals, for display only."""
+    return value.quantize(Decimal(1).scaleb(-places), context=_CTX)
+
+
 def kpi_rag(spec: KpiSpec, period: date, actual: Decimal, *, thresholds: Thresholds) -> Rag:
     """Colour of one reading from its performance (see :class:`Variance`).
 
@@ -318,6 +332,9 @@ def kpi_rag(spec: KpiSpec, period: date, actual: Decimal, *, thresholds: Thresho
     result = variance(spec, period, actual)
     gain = _gain(spec.direction, actual, result.expected)
     _, scale_text = _scale(spec, result.expected)
+    places = _shown_places(actual)
+    if gain != 0 and _rounded(abs(gain), places) == 0:
+        places = 4  # a gap too small for the reading's precision is still shown
     colour, rule = _rule(result.performance, thresholds)
     shown = _percent_text(
         result.performance, boundaries=(thresholds.red_below, thresholds.green_at, _ONE)
@@ -327,13 +344,13 @@ def kpi_rag(spec: KpiSpec, period: date, actual: Decimal, *, thresholds: Thresho
     else:
         word = "better" if gain > 0 else "worse"
         how = (
-            f"{format_value(abs(gain), spec.unit)} {word} than expected, "
+            f"{format_value(_rounded(abs(gain), places), spec.unit)} {word} than expected, "
             f"judged against {scale_text}"
         )
     return Rag(
         colour,
         f"reading {format_value(actual, spec.unit)} against expected "
-        f"{format_value(result.expected, spec.unit)} for "
+        f"{format_value(_rounded(result.expected, places), spec.unit)} for "
         f"{period_label(period, spec.frequency)} ({spec.direction} is better): {how}, "
         f"performance {shown} %, {rule} → {colour}",
     )

@@ -762,3 +762,26 @@ def test_consecutive_off_track_counts_the_red_tail(statuses):
     assert all(s is RED for s in statuses[len(statuses) - count :])
     assume(count < len(statuses))
     assert statuses[len(statuses) - count - 1] is not RED
+
+
+def test_explanation_shows_computed_values_one_decimal_finer_than_the_reading():
+    spec = KpiSpec(unit="%", direction="higher", baseline=Decimal("80"),
+                   baseline_date=date(2025, 1, 1), target=Decimal("95"),
+                   target_date=date(2027, 12, 1), frequency="monthly", planned={})
+    thresholds = Thresholds(green_at=Decimal("0.95"), red_below=Decimal("0.85"))
+    expected = expected_value(spec, date(2025, 12, 1))
+    assert expected != expected.quantize(Decimal("0.01"))  # the path is not round here
+    text = kpi_rag(spec, date(2025, 12, 1), Decimal("78.8"), thresholds=thresholds).explanation
+    assert text.startswith(
+        f"reading 78.8 % against expected {expected.quantize(Decimal('0.01'))} % ")
+
+
+def test_a_gap_finer_than_the_reading_is_shown_in_full_never_as_zero():
+    spec = KpiSpec(unit="%", direction="higher", baseline=Decimal("80"),
+                   baseline_date=date(2025, 1, 1), target=Decimal("95"),
+                   target_date=date(2027, 12, 1), frequency="monthly",
+                   planned={date(2025, 12, 1): Decimal("80.03")})
+    thresholds = Thresholds(green_at=Decimal("0.95"), red_below=Decimal("0.85"))
+    text = kpi_rag(spec, date(2025, 12, 1), Decimal("80"), thresholds=thresholds).explanation
+    assert text.startswith("reading 80 % against expected 80.03 % ")
+    assert "0.03 % worse than expected" in text
