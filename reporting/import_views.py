@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from cat4.common.exceptions import ApplicationError
 from cat4.common.htmx import add_form_error
@@ -67,6 +68,7 @@ def import_template(request, org_slug):
     return response
 
 
+@vary_on_headers("HX-Request")  # the polled part and the page share the URL
 @org_view(imports.can_import)
 def import_detail(request, org_slug, import_id):
     job = _job_or_404(request, import_id)
@@ -74,8 +76,9 @@ def import_detail(request, org_slug, import_id):
                "can_import_all": job.status == ImportStatus.CHECKED and not job.problems,
                "can_import_valid": job.status == ImportStatus.CHECKED and job.valid_rows > 0,
                "modes": ImportMode, "problems": job.problems[:SHOWN_PROBLEMS]}
-    template = ("reporting/import_detail.html#job" if request.htmx and not request.htmx.boosted
-                else "reporting/import_detail.html")
+    partial = (request.htmx and not request.htmx.boosted
+               and not request.htmx.history_restore_request)
+    template = "reporting/import_detail.html#job" if partial else "reporting/import_detail.html"
     return render(request, template, context)
 
 

@@ -8,6 +8,7 @@ the dashboard. Escalations are shown only to those who may see escalations."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -46,6 +47,11 @@ from kpis.models import Kpi, KpiSnapshot
 from kpis.selectors import is_stale as kpi_is_stale
 
 from .models import InitiativeFact, RollupRun
+
+# A variance against plan means something only once there is a forecast (from the
+# Decided gate on): before that the outturn is 0 and every plan would look like a
+# shortfall. Grey money RAG is exactly "no forecast yet" (or no value lines).
+HAS_FORECAST = ~Q(financial_rag="grey")
 
 ZERO = Decimal("0")
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -142,9 +148,9 @@ def drill_queryset(*, organization: Organization, filters: DashboardFilters,
     if drill.stale:
         qs = qs.filter(stale=True)
     if drill.variance == "shortfall":
-        qs = qs.filter(fy_variance__lt=0)
+        qs = qs.filter(HAS_FORECAST, fy_variance__lt=0)
     elif drill.variance == "ahead":
-        qs = qs.filter(fy_variance__gt=0)
+        qs = qs.filter(HAS_FORECAST, fy_variance__gt=0)
     if drill.escalation_level:
         qs = qs.filter(initiative_id__in=_open_escalations(
             organization=organization, filters=DashboardFilters())
@@ -250,6 +256,12 @@ class Dashboard:
             "links": [f"?{self.filters.query(stage=s.stage)}" for s in self.funnel],
         }
 
+    @property
+    def chart_json(self) -> str:
+        """The chart's data for an attribute of its canvas: htmx drops every <script>
+        element (json_script included) from swapped content (allowScriptTags is off)."""
+        return json.dumps(self.chart)
+
 
 def dashboard(*, organization: Organization, membership: Membership | None,
               filters: DashboardFilters, today: date | None = None) -> Dashboard:
@@ -267,8 +279,8 @@ def dashboard(*, organization: Organization, membership: Membership | None,
         n=Count("id"), planned=Sum("fy_planned"), forecast=Sum("fy_forecast"),
         actual=Sum("fy_actual"), outturn=Sum("fy_outturn"), run_rate=Sum("run_rate"),
         stale=Count("id", filter=Q(stale=True)),
-        shortfalls=Count("id", filter=Q(fy_variance__lt=0)),
-        shortfall=Sum("fy_variance", filter=Q(fy_variance__lt=0)))}
+        shortfalls=Count("id", filter=HAS_FORECAST & Q(fy_variance__lt=0)),
+        shortfall=Sum("fy_variance", filter=HAS_FORECAST & Q(fy_variance__lt=0)))}
     stages = []
     for stage in Stage:
         r = by_stage.get(stage.value, {})
@@ -290,7 +302,7 @@ def dashboard(*, organization: Organization, membership: Membership | None,
         cell.heat = max(1, -(-4 * cell.count // fullest))
 
     # Exceptions (queries 3 to 8).
-    variances = list(facts.filter(fy_variance__lt=0).select_related("initiative")
+    variances = list(facts.filter(HAS_FORECAST, fy_variance__lt=0).select_related("initiative")
                      .order_by("fy_variance", "initiative__code")[:TOP])
     stale_initiatives = list(facts.filter(stale=True).select_related("initiative", "owner")
                              .order_by(F("last_update").asc(nulls_first=True),

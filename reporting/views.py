@@ -3,6 +3,7 @@ selector, render (the filtered part alone for htmx requests)."""
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.views.decorators.vary import vary_on_headers
 
 from cat4.tenancy.decorators import org_view
 from initiatives.permissions import can_view_initiatives
@@ -15,9 +16,16 @@ PAGE_SIZE = 25
 
 
 def _partial(request, template: str, part: str) -> str:
-    return f"{template}#{part}" if request.htmx and not request.htmx.boosted else template
+    """The filtered part alone for an htmx swap; the whole page otherwise, including
+    when htmx restores a page from history (it expects the whole page then)."""
+    htmx = request.htmx
+    partial = htmx and not htmx.boosted and not htmx.history_restore_request
+    return f"{template}#{part}" if partial else template
 
 
+# Both answers share a URL (htmx pushes it): without Vary the browser's cache can serve
+# the partial for a back navigation to that URL, a page without its layout.
+@vary_on_headers("HX-Request")
 @org_view(can_view_initiatives)
 def dashboard(request, org_slug):
     org = request.organization
@@ -28,6 +36,7 @@ def dashboard(request, org_slug):
                   {"form": form, "d": data, "query": data.filters.query()})
 
 
+@vary_on_headers("HX-Request")
 @org_view(can_view_initiatives)
 def dashboard_initiatives(request, org_slug):
     org = request.organization

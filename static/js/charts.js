@@ -1,4 +1,5 @@
-// Charts from data the server put in <script type="application/json"> blocks.
+// Charts from data the server put in <script type="application/json"> blocks or in the
+// canvas's data-chart-json attribute.
 // Every chart has a table with the same numbers next to it.
 (function () {
   "use strict";
@@ -25,7 +26,9 @@
         plugins: { legend: { position: "bottom" } },
         onClick: function (event, elements) {
           if (data.links && elements.length) {
-            window.location.assign(data.links[elements[0].index]);
+            // Links are query strings of the drill-down page (data-link-base).
+            window.location.assign((canvas.getAttribute("data-link-base") || "") +
+                                   data.links[elements[0].index]);
           }
         },
         onHover: function (event, elements) {
@@ -38,9 +41,12 @@
   function build(root) {
   root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
     if (window.Chart.getChart(canvas)) return;
-    var source = document.getElementById(canvas.getAttribute("data-chart"));
-    if (!source) return;
-    var data = JSON.parse(source.textContent);
+    // The data is in the canvas's data-chart-json attribute (content swapped in by htmx
+    // keeps no <script> element), else in the <script type="application/json"> it names.
+    var inline = canvas.getAttribute("data-chart-json");
+    var source = inline ? null : document.getElementById(canvas.getAttribute("data-chart"));
+    if (!inline && !source) return;
+    var data = JSON.parse(inline || source.textContent);
     if (data.type === "bar") { barChart(canvas, data); return; }
     new window.Chart(canvas, {
       type: "line",

@@ -315,6 +315,12 @@ def test_htmx_request_gets_only_the_results(portfolio):
     response = client.get(url("dashboard", fiscal_year=FY), HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert body.lstrip().startswith('<div id="results"') and "<html" not in body
+    # The partial alone still links figures to the drill-down page, not to "?…".
+    drill_url = reverse("dashboard_initiatives", kwargs={"org_slug": "acme"})
+    assert f'href="{drill_url}?' in body and 'href="?' not in body
+    assert f'data-link-base="{drill_url}"' in body
+    # htmx drops <script> elements from swapped content: the chart's data is an attribute.
+    assert "data-chart-json=" in body and "<script" not in body
     full = client.get(url("dashboard", fiscal_year=FY)).content.decode()
     assert 'hx-push-url="true"' in full and 'data-chart="stage-chart-data"' in full
     assert "Figures as of" in full
