@@ -396,3 +396,22 @@ def test_query_count_is_the_same_for_1_and_30_initiatives(world):
     many = [count_queries(client, t) for t in targets]
     assert many == few, (few, many)
     assert dash(client).initiatives == 30
+
+
+def test_an_initiative_without_a_forecast_is_no_shortfall(portfolio):
+    """Before the Decided gate there is a plan but no forecast: its outturn is 0, which
+    is not a shortfall against plan. It still counts in the planned headline."""
+    d_before = dash(client_for(portfolio.a[Role.EXECUTIVE].user))
+    with scopes_disabled():
+        early = InitiativeFactory(program=portfolio.initiative.program, code="AC-900",
+                                  owner=portfolio.a[Role.OWNER].user)
+        line = ImpactLineFactory(initiative=early)
+        MonthlyValue.objects.create(organization=portfolio.org_a, line=line,
+                                    month=dt.date(FY, 5, 1), kind="planned", amount=D(5000))
+    rollups.rebuild(organization=portfolio.org_a)
+    d = dash(client_for(portfolio.a[Role.EXECUTIVE].user))
+    assert d.money.planned == d_before.money.planned + D(5000)
+    assert d.shortfall_count == d_before.shortfall_count
+    assert "AC-900" not in [f.initiative.code for f in d.variances]
+    t, _ = drill(client_for(portfolio.a[Role.EXECUTIVE].user), variance="shortfall")
+    assert t.count == d.shortfall_count
