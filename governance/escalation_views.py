@@ -8,9 +8,10 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from cat4.common.exceptions import ApplicationError
-from cat4.common.htmx import add_form_error
+from cat4.common.htmx import add_form_error, partial_template
 from cat4.tenancy.decorators import org_view
 
 from . import permissions, selectors, services
@@ -95,6 +96,7 @@ def _conditions() -> list[dict]:
 # --- The list and the detail -------------------------------------------------------------
 
 
+@vary_on_headers("HX-Request")
 @org_view(permissions.can_view_escalations)
 def escalation_list(request, org_slug):
     org = request.organization
@@ -113,8 +115,7 @@ def escalation_list(request, org_slug):
     context = {"form": form, "page": page, "query": query.urlencode(),
                "can_manage_rules": permissions.can_manage_escalation_rules(
                    membership=request.membership)}
-    template = ("governance/escalations.html#results" if request.htmx and not request.htmx.boosted
-                else "governance/escalations.html")
+    template = partial_template(request, "governance/escalations.html", "results")
     return render(request, template, context, status=status)
 
 

@@ -8,9 +8,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from cat4.common.exceptions import ApplicationError, PermissionDeniedError
-from cat4.common.htmx import add_form_error
+from cat4.common.htmx import add_form_error, partial_template
 from cat4.tenancy.decorators import org_view
 
 from . import permissions, selectors, services
@@ -42,6 +43,7 @@ def _require(allowed: bool):
         raise PermissionDeniedError("Your role does not allow this.")
 
 
+@vary_on_headers("HX-Request")
 @org_view(permissions.can_view_initiatives)
 def initiative_list(request, org_slug):
     org = request.organization
@@ -62,8 +64,7 @@ def initiative_list(request, org_slug):
     query.pop("page", None)
     context = {"form": form, "page": page, "rows": rows, "query": query.urlencode(),
                "can_create": permissions.can_create_initiative(membership=request.membership)}
-    template = ("initiatives/list.html#results" if request.htmx and not request.htmx.boosted
-                else "initiatives/list.html")
+    template = partial_template(request, "initiatives/list.html", "results")
     return render(request, template, context)
 
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from cat4.common.exceptions import ApplicationError
-from cat4.common.htmx import add_form_error
+from cat4.common.htmx import add_form_error, partial_template
 from cat4.tenancy.decorators import org_view
 
 from . import imports
@@ -76,10 +76,8 @@ def import_detail(request, org_slug, import_id):
                "can_import_all": job.status == ImportStatus.CHECKED and not job.problems,
                "can_import_valid": job.status == ImportStatus.CHECKED and job.valid_rows > 0,
                "modes": ImportMode, "problems": job.problems[:SHOWN_PROBLEMS]}
-    partial = (request.htmx and not request.htmx.boosted
-               and not request.htmx.history_restore_request)
-    template = "reporting/import_detail.html#job" if partial else "reporting/import_detail.html"
-    return render(request, template, context)
+    return render(request, partial_template(request, "reporting/import_detail.html", "job"),
+                  context)
 
 
 @require_POST

@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.vary import vary_on_headers
 
+from cat4.common.htmx import partial_template
 from cat4.tenancy.decorators import org_view
 from initiatives.permissions import can_view_initiatives
 
@@ -15,16 +16,6 @@ from .models import RollupRun
 PAGE_SIZE = 25
 
 
-def _partial(request, template: str, part: str) -> str:
-    """The filtered part alone for an htmx swap; the whole page otherwise, including
-    when htmx restores a page from history (it expects the whole page then)."""
-    htmx = request.htmx
-    partial = htmx and not htmx.boosted and not htmx.history_restore_request
-    return f"{template}#{part}" if partial else template
-
-
-# Both answers share a URL (htmx pushes it): without Vary the browser's cache can serve
-# the partial for a back navigation to that URL, a page without its layout.
 @vary_on_headers("HX-Request")
 @org_view(can_view_initiatives)
 def dashboard(request, org_slug):
@@ -32,7 +23,7 @@ def dashboard(request, org_slug):
     form = DashboardFilterForm(request.GET or None, organization=org)
     data = selectors.dashboard(organization=org, membership=request.membership,
                                filters=form.filters())
-    return render(request, _partial(request, "reporting/dashboard.html", "results"),
+    return render(request, partial_template(request, "reporting/dashboard.html", "results"),
                   {"form": form, "d": data, "query": data.filters.query()})
 
 
@@ -52,7 +43,7 @@ def dashboard_initiatives(request, org_slug):
     described = [(form.fields[name].label or name.replace("_", " ").capitalize(),
                   {str(k): v for k, v in form.fields[name].choices}.get(str(value), value))
                  for name, value in drill.params().items()]
-    return render(request, _partial(request, "reporting/dashboard_initiatives.html",
+    return render(request, partial_template(request, "reporting/dashboard_initiatives.html",
                                     "results"), {
         "form": form, "page": page, "totals": selectors.drill_totals(qs),
         "filters": filters, "drill": drill, "described": described,
