@@ -5,56 +5,30 @@ from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from cat4.common.exceptions import ApplicationError
 from cat4.common.htmx import add_form_error
 from cat4.tenancy.decorators import org_view
-from cat4.tenancy.models import Organization, User
-from initiatives import calculations as calc
-from initiatives.forms import DateInput, MemberChoiceField, members_of
-from initiatives.models import BusinessUnit, Portfolio, Program
+from initiatives.forms import DateInput
 
 from . import boardpack
+from .forms import DashboardFilterForm
 from .models import JobStatus
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
-class BoardPackForm(forms.Form):
-    """The title, the date the appendix starts from, and the dashboard's filters
-    (same names: portfolio, program, business_unit, owner, fiscal_year)."""
+class BoardPackForm(DashboardFilterForm):
+    """The title, the date the appendix starts from, and the dashboard's own filters
+    (portfolio, program, business unit, owner, fiscal year), scoped the same way."""
 
     title = forms.CharField(max_length=200, initial="Steering committee board pack")
     changes_since = forms.DateField(widget=DateInput(), label="Changes since",
                                     help_text="For example the last steering committee.")
-    portfolio = forms.ModelChoiceField(queryset=Portfolio.objects.none(), required=False,
-                                       empty_label="All portfolios")
-    program = forms.ModelChoiceField(queryset=Program.objects.none(), required=False,
-                                     empty_label="All programs")
-    business_unit = forms.ModelChoiceField(queryset=BusinessUnit.objects.none(),
-                                           required=False, empty_label="All business units",
-                                           label="Business unit")
-    owner = MemberChoiceField(queryset=User.objects.none(), required=False,
-                              empty_label="All owners")
-    fiscal_year = forms.TypedChoiceField(coerce=int, required=False, empty_value=None,
-                                         label="Fiscal year")
+    field_order = ["title", "changes_since"]
 
-    def __init__(self, *args, organization: Organization, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["portfolio"].queryset = Portfolio.objects.filter(organization=organization)
-        self.fields["program"].queryset = Program.objects.filter(organization=organization)
-        self.fields["business_unit"].queryset = BusinessUnit.objects.filter(
-            organization=organization)
-        self.fields["owner"].queryset = members_of(organization)
-        start = organization.fiscal_year_start_month
-        current = calc.fiscal_year(timezone.localdate(), start_month=start)
-        self.fields["fiscal_year"].choices = [("", "Current")] + [
-            (fy, calc.fiscal_year_label(fy, start_month=start))
-            for fy in range(current - 3, current + 4)]
-
-    def filters(self) -> dict:
+    def filter_values(self) -> dict:
         data = self.cleaned_data
         return {key: getattr(data.get(key), "pk", data.get(key))
                 for key in boardpack.FILTER_KEYS if data.get(key) not in (None, "")}
@@ -78,7 +52,7 @@ def board_pack_list(request, org_slug):
             try:
                 pack = boardpack.board_pack_request(
                     membership=request.membership, title=form.cleaned_data["title"],
-                    changes_since=form.cleaned_data["changes_since"], filters=form.filters())
+                    changes_since=form.cleaned_data["changes_since"], filters=form.filter_values())
             except ApplicationError as exc:
                 add_form_error(form, exc)
             else:

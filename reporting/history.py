@@ -44,6 +44,8 @@ from initiatives import calculations as calc
 from initiatives.models import GATE_ORDER, Initiative, Stage
 from initiatives.selectors import thresholds_for
 
+from .selectors import Money as Headline
+
 ZERO = Decimal("0")
 FILTER_KEYS = ("portfolio", "program", "business_unit", "owner")
 
@@ -138,18 +140,6 @@ LEFT JOIN per_initiative p ON p.initiative_id = i.id
 WHERE i.pgh_label <> 'delete' {filters}
 GROUP BY i.stage
 """
-
-
-@dataclass
-class Headline:
-    planned: Decimal = ZERO
-    forecast: Decimal = ZERO
-    actual: Decimal = ZERO
-    outturn: Decimal = ZERO
-
-    @property
-    def variance(self) -> Decimal:
-        return self.outturn - self.planned
 
 
 @dataclass
