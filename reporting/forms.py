@@ -68,6 +68,23 @@ class DashboardFilterForm(forms.Form):
             fiscal_year=self._value("fiscal_year") or self.default_year)
 
 
+class DashboardForm(DashboardFilterForm):
+    """The dashboard's filters and, optionally, a past date to set beside today."""
+
+    as_of = forms.DateField(required=False, label="Compare with",
+                            widget=forms.DateInput(attrs={"type": "date"}),
+                            help_text="The portfolio as it was on that date, beside today.")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("as_of") and data["as_of"] > timezone.localdate():
+            self.add_error("as_of", "Pick a date that is not in the future.")
+        return data
+
+    def as_of_date(self):
+        return self._value("as_of")
+
+
 YES = [("", "Any"), ("1", "Yes")]
 
 

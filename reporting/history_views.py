@@ -12,29 +12,45 @@ from governance.permissions import can_view_escalations
 from initiatives.permissions import can_view_initiatives
 
 from . import history
-from .forms import DashboardFilterForm
+from .forms import DashboardForm
 
 LIMIT = 200  # rows per section on the page; the count above says how many there are
 
 
-class ChangesForm(DashboardFilterForm):
+class ChangesForm(DashboardForm):
     since = forms.DateField(required=False, label="Changes since",
                             widget=forms.DateInput(attrs={"type": "date"}),
                             help_text="For example the date of the last steering committee.")
-    as_of = forms.DateField(required=False, label="Portfolio as of",
-                            widget=forms.DateInput(attrs={"type": "date"}),
-                            help_text="Leave empty to hide the comparison.")
 
     field_order = ["since", "as_of", "portfolio", "program", "business_unit", "owner",
                    "fiscal_year"]
 
     def clean(self):
         data = super().clean()
-        today = timezone.localdate()
-        for name in ("since", "as_of"):
-            if data.get(name) and data[name] > today:
-                self.add_error(name, "Pick a date that is not in the future.")
+        if data.get("since") and data["since"] > timezone.localdate():
+            self.add_error("since", "Pick a date that is not in the future.")
         return data
+
+
+def as_of_comparison(*, organization, when, filters) -> dict:
+    """The context of templates/reporting/_as_of.html: the portfolio at the end of
+    ``when`` beside today, from the audit history; empty when ``when`` is None."""
+    if when is None:
+        return {"as_of": None}
+    today = timezone.localdate()
+    as_of = history.portfolio_as_of(organization=organization, when=when, filters=filters,
+                                    fiscal_year=filters.fiscal_year)
+    now = history.portfolio_as_of(organization=organization, when=today, filters=filters,
+                                  fiscal_year=filters.fiscal_year)
+    headline_rows = [(label, getattr(as_of.headline, key), getattr(now.headline, key),
+                      getattr(now.headline, key) - getattr(as_of.headline, key))
+                     for label, key in (("Planned", "planned"), ("Forecast", "forecast"),
+                                        ("Outturn", "outturn"), ("Actual", "actual"))]
+    stage_rows = [(then.label, then.count, current.count, current.count - then.count)
+                  for then, current in zip(as_of.stages, now.stages, strict=True)]
+    return {"as_of": as_of, "today_figures": now, "headline_rows": headline_rows,
+            "stage_rows": stage_rows, "initiatives_delta": now.initiatives - as_of.initiatives,
+            "currency": organization.base_currency}
 
 
 @org_view(can_view_initiatives)
@@ -51,26 +67,10 @@ def changes(request, org_slug):
     as_of_date = form._value("as_of")
     report = history.changes_since(organization=org, since=since, filters=filters)
     show_escalations = can_view_escalations(membership=request.membership)
-    as_of = today_figures = None
-    if as_of_date:
-        as_of = history.portfolio_as_of(organization=org, when=as_of_date, filters=filters,
-                                        fiscal_year=filters.fiscal_year)
-        today_figures = history.portfolio_as_of(organization=org, when=today, filters=filters,
-                                                fiscal_year=filters.fiscal_year)
-    headline_rows, stage_rows, initiatives_delta = [], [], 0
-    if as_of:
-        for label, key in (("Planned", "planned"), ("Forecast", "forecast"),
-                           ("Outturn", "outturn"), ("Actual", "actual")):
-            then, now = getattr(as_of.headline, key), getattr(today_figures.headline, key)
-            headline_rows.append((label, then, now, now - then))
-        stage_rows = [(then.label, then.count, now.count, now.count - then.count)
-                      for then, now in zip(as_of.stages, today_figures.stages, strict=True)]
-        initiatives_delta = today_figures.initiatives - as_of.initiatives
+    comparison = as_of_comparison(organization=org, when=as_of_date, filters=filters)
     status = 400 if form.errors else 200
     return render(request, "reporting/changes.html", {
-        "form": form, "report": report, "since": since, "as_of": as_of,
-        "today_figures": today_figures, "headline_rows": headline_rows,
-        "stage_rows": stage_rows, "initiatives_delta": initiatives_delta, "limit": LIMIT,
+        "form": form, "report": report, "since": since, **comparison, "limit": LIMIT,
         "show_escalations": show_escalations, "currency": org.base_currency,
         "financial_changes": [c for c in report.rag_changes if c.kind == "financial"],
         "schedule_changes": [c for c in report.rag_changes if c.kind == "schedule"],

@@ -10,7 +10,8 @@ from cat4.tenancy.decorators import org_view
 from initiatives.permissions import can_view_initiatives
 
 from . import selectors
-from .forms import DashboardFilterForm, DrillFilterForm
+from .forms import DashboardForm, DrillFilterForm
+from .history_views import as_of_comparison
 from .models import RollupRun
 
 PAGE_SIZE = 25
@@ -20,11 +21,13 @@ PAGE_SIZE = 25
 @org_view(can_view_initiatives)
 def dashboard(request, org_slug):
     org = request.organization
-    form = DashboardFilterForm(request.GET or None, organization=org)
+    form = DashboardForm(request.GET or None, organization=org)
+    filters = form.filters()
     data = selectors.dashboard(organization=org, membership=request.membership,
-                               filters=form.filters())
+                               filters=filters)
+    comparison = as_of_comparison(organization=org, when=form.as_of_date(), filters=filters)
     return render(request, partial_template(request, "reporting/dashboard.html", "results"),
-                  {"form": form, "d": data, "query": data.filters.query()})
+                  {"form": form, "d": data, "query": data.filters.query(), **comparison})
 
 
 @vary_on_headers("HX-Request")

@@ -145,6 +145,15 @@ def test_templates_have_no_inline_script_style_or_cdn():
     assert not offenders, offenders
 
 
+def test_template_comments_are_single_line():
+    """Django's {# #} comment ends at the line: one spread over lines is shown as text."""
+    offenders = [f"{path.name}:{number}"
+                 for path in (ROOT / "templates").rglob("*.html")
+                 for number, line in enumerate(path.read_text().splitlines(), start=1)
+                 if "{#" in line and "#}" not in line.split("{#", 1)[1]]
+    assert not offenders, offenders
+
+
 def test_vendored_front_end_libraries_are_pinned():
     vendor = ROOT / "static" / "vendor"
     htmx = (vendor / "htmx-2.0.11.min.js").read_text()

@@ -315,6 +315,18 @@ def test_executive_reads_filters_drills_exports_and_builds_a_board_pack(
     page.get_by_label("Program").select_option(label="All programs")
     expect(page).not_to_have_url(re.compile(r"program=\d"))
     expect(flagged).to_have_text("2")
+
+    # The portfolio as it was 60 days ago, beside today, on the dashboard itself.
+    then = timezone.localdate() - dt.timedelta(days=60)
+    page.get_by_label("Compare with").fill(then.isoformat())
+    expect(page).to_have_url(re.compile(rf"as_of={then.isoformat()}"))
+    comparison = page.locator("#asof-title")
+    expect(comparison).to_contain_text(f"Portfolio as of {then.day} {then:%b %Y} and today")
+    expect(page.locator("#results")).not_to_contain_text("{%")
+    expect(page.locator("#results")).not_to_contain_text("Needs")
+    shoot(page, "as-of")
+    page.get_by_label("Compare with").fill("")
+    expect(comparison).to_have_count(0)
     canvas = page.locator("canvas[data-chart]")
     expect(canvas).to_be_visible()
     page.wait_for_function(  # charts.js draws the swapped-in canvas on htmx:load

@@ -415,3 +415,29 @@ def test_an_initiative_without_a_forecast_is_no_shortfall(portfolio):
     assert "AC-900" not in [f.initiative.code for f in d.variances]
     t, _ = drill(client_for(portfolio.a[Role.EXECUTIVE].user), variance="shortfall")
     assert t.count == d.shortfall_count
+
+
+def test_the_dashboard_shows_the_portfolio_as_of_a_date_beside_today(portfolio):
+    """With a date to compare with, the dashboard adds the portfolio as it was at the end
+    of that day (from the audit history) beside today: the same figures the what-changed
+    page shows for that date."""
+    from reporting import history
+
+    client = client_for(portfolio.a[Role.EXECUTIVE].user)
+    when = timezone.localdate() - dt.timedelta(days=1)
+    response = client.get(url("dashboard", as_of=when.isoformat()))
+    assert response.status_code == 200
+    assert response.context["as_of"].when == when
+    with scopes_disabled():
+        expected = history.portfolio_as_of(organization=portfolio.org_a, when=when,
+                                           fiscal_year=FY)
+    assert response.context["as_of"].headline == expected.headline
+    body = response.content.decode()
+    assert f"Portfolio as of {when.day} {when:%b %Y} and today" in body
+    changes = client.get(url("changes", as_of=when.isoformat()))
+    assert changes.context["headline_rows"] == response.context["headline_rows"]
+    # Without the date, no comparison; a future date is a field error, not a 500.
+    assert client.get(url("dashboard")).context["as_of"] is None
+    future = client.get(url("dashboard", as_of="2999-01-01"))
+    assert future.status_code == 200 and "not in the future" in future.content.decode()
+    assert future.context["as_of"] is None
