@@ -27,7 +27,7 @@ from initiatives.models import (
     Stage,
     ValueKind,
 )
-from initiatives.selectors import thresholds_for
+from initiatives.selectors import ACTIVE_STAGES, thresholds_for
 from kpis import calculations as kcalc
 from kpis.models import Kpi, KpiLink, KpiSnapshot
 
@@ -63,7 +63,6 @@ PARAMETERS: dict[str, Parameter | None] = {
                                             Decimal(1000), Decimal(10), whole=False),
 }
 
-ACTIVE_STAGES = [Stage.IDENTIFIED, Stage.DETAILED, Stage.DECIDED, Stage.IMPLEMENTED]
 
 
 @dataclass
@@ -89,12 +88,19 @@ def _n(threshold: Decimal | None, condition: str) -> Decimal:
     return parameter.default if parameter else Decimal(0)
 
 
-def _num(value: Decimal) -> str:
-    """A parameter as people write it: 3, not 3.00."""
-    return f"{value.normalize():f}"
+def number_text(value: Decimal) -> str:
+    """A parameter as people write it: 3 rather than 3.00; never an exponent."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _date(day: date) -> str:
+def with_unit(value: Decimal, unit: str) -> str:
+    """``14 days``, ``10.5 %``, or the bare number when the parameter has no unit."""
+    return f"{number_text(value)} {unit}" if unit else number_text(value)
+
+
+def day_text(day: date) -> str:
+    """1 Dec 2026 (no leading zero)."""
     return f"{day.day} {day:%b %Y}"
 
 
@@ -187,11 +193,11 @@ def find_one_time_cost_over(organization: Organization, rule, *, today: date) ->
             SubjectType.IMPACT_LINE, line_id, f"{initiative.code}: {names[line_id]}",
             f"{today:%Y-%m}",
             {"planned": str(line["planned"]), "outturn": str(line["outturn"]),
-             "over_percent": str(over.quantize(Decimal("0.01"))), "threshold": _num(n)},
+             "over_percent": str(over.quantize(Decimal("0.01"))), "threshold": number_text(n)},
             f"One-time cost “{names[line_id]}” of {initiative.code} is heading for "
             f"{icalc.format_money(line['outturn'], currency)} against a plan of "
             f"{icalc.format_money(line['planned'], currency)}: {over_text} over, "
-            f"rule: {_num(n)} % or more.",
+            f"rule: {number_text(n)} % or more.",
             initiative_id=initiative.pk, owners=[initiative.owner_id],
             sponsors=[initiative.sponsor_id] if initiative.sponsor_id else []))
     return firings
@@ -212,7 +218,7 @@ def find_milestone_overdue(organization: Organization, rule, *, today: date) -> 
         firings.append(Firing(
             SubjectType.MILESTONE, m.pk, f"{i.code}: {m.title}", m.due_date.isoformat(),
             {"due_date": m.due_date.isoformat(), "days_overdue": late, "threshold": n},
-            f"Milestone “{m.title}” of {i.code} was due on {_date(m.due_date)} and is "
+            f"Milestone “{m.title}” of {i.code} was due on {day_text(m.due_date)} and is "
             f"{_days(late)} overdue, rule: {_days(n)} or more.",
             initiative_id=i.pk, owners=[i.owner_id],
             sponsors=[i.sponsor_id] if i.sponsor_id else []))
@@ -238,7 +244,7 @@ def find_dependency_late(organization: Organization, rule, *, today: date) -> li
             d.need_by.isoformat(),
             {"need_by": d.need_by.isoformat(), "supplier": supplier.code,
              "supplier_stage": supplier.stage, "days_late": late, "threshold": n},
-            f"{i.code} needed {supplier.code} delivered by {_date(d.need_by)}; it is still "
+            f"{i.code} needed {supplier.code} delivered by {day_text(d.need_by)}; it is still "
             f"{state}, {_days(late)} later" + (f" (rule: more than {_days(n)})." if n else "."),
             initiative_id=i.pk, owners=[i.owner_id],
             sponsors=[i.sponsor_id] if i.sponsor_id else []))
@@ -286,7 +292,7 @@ def find_approval_pending(organization: Organization, rule, *, today: date,
              "approver": str(a.approver), "threshold": n},
             f"The {a.get_role_display().lower()} approval of {i.code} for the {gate} gate "
             f"has waited {_days(waiting)} for {a.approver} (submitted "
-            f"{_date(s.submitted_at)}), rule: more than {_days(n)}.",
+            f"{day_text(s.submitted_at)}), rule: more than {_days(n)}.",
             initiative_id=i.pk, owners=[a.approver_id, i.owner_id],
             sponsors=[i.sponsor_id] if i.sponsor_id else []))
     return firings
@@ -318,12 +324,12 @@ def find_stale(organization: Organization, rule, *, today: date) -> list[Firing]
         overdue = (today - due).days
         if overdue <= 0 or overdue < n:
             continue
-        since = f"the last on {_date(last)}" if last else "none posted yet"
+        since = f"the last on {day_text(last)}" if last else "none posted yet"
         firings.append(Firing(
             SubjectType.INITIATIVE, i.pk, str(i), due.isoformat(),
             {"due": due.isoformat(), "last_update": last.isoformat() if last else None,
              "cadence_days": i.update_cadence_days, "days_overdue": overdue, "threshold": n},
-            f"{i.code}'s status update was due on {_date(due)} "
+            f"{i.code}'s status update was due on {day_text(due)} "
             f"({i.get_update_cadence_days_display().lower()}, {since}) and is "
             f"{_days(overdue)} overdue, rule: {_days(n)} or more.",
             initiative_id=i.pk, owners=[i.owner_id],
@@ -344,7 +350,7 @@ def find_stale(organization: Organization, rule, *, today: date) -> list[Firing]
             {"due": due.isoformat(),
              "latest_period": k.latest_period.isoformat() if k.latest_period else None,
              "frequency": k.frequency, "days_overdue": overdue, "threshold": n},
-            f"KPI “{k.name}” needed a reading by {_date(due)} ({since}); it is "
+            f"KPI “{k.name}” needed a reading by {day_text(due)} ({since}); it is "
             f"{_days(overdue)} overdue, rule: {_days(n)} or more.",
             kpi_id=k.pk, owners=[k.owner_id], sponsors=sponsors.get(k.pk, [])))
     return firings

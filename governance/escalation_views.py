@@ -15,7 +15,7 @@ from cat4.common.htmx import add_form_error, partial_template
 from cat4.tenancy.decorators import org_view
 
 from . import permissions, selectors, services
-from .conditions import PARAMETERS
+from .conditions import PARAMETERS, number_text, with_unit
 from .models import Condition, EscalationRule, EscalationState, Level
 
 PAGE_SIZE = 25
@@ -65,7 +65,7 @@ class EscalationRuleForm(forms.Form):
 
 def _rule_initial(rule: EscalationRule) -> dict:
     return {"name": rule.name, "condition": rule.condition,
-            "threshold": (services.number_text(rule.threshold) if rule.threshold is not None
+            "threshold": (number_text(rule.threshold) if rule.threshold is not None
                           else None),
             "promote_after_days": rule.promote_after_days, "top_level": rule.top_level,
             "active": rule.active}
@@ -76,7 +76,7 @@ def _n_text(rule: EscalationRule) -> str:
     parameter = PARAMETERS.get(rule.condition)
     if rule.threshold is None or parameter is None:
         return "–"
-    return services.with_unit(rule.threshold, parameter.unit)
+    return with_unit(rule.threshold, parameter.unit)
 
 
 def _conditions() -> list[dict]:
@@ -86,9 +86,9 @@ def _conditions() -> list[dict]:
         p = PARAMETERS[value]
         rows.append({"value": value, "label": label,
                      "n": p.label if p else "none",
-                     "range": (f"{services.with_unit(p.minimum, p.unit)} to "
-                               f"{services.with_unit(p.maximum, p.unit)}" if p else "–"),
-                     "default": services.with_unit(p.default, p.unit)
+                     "range": (f"{with_unit(p.minimum, p.unit)} to "
+                               f"{with_unit(p.maximum, p.unit)}" if p else "–"),
+                     "default": with_unit(p.default, p.unit)
                      if p and p.default is not None else "–"})
     return rows
 

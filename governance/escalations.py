@@ -75,9 +75,9 @@ def organisations() -> list[int]:
     return sorted(ids)
 
 
-def local_today(organization: Organization, now: datetime) -> date:
-    """The date in the organisation's own time zone."""
-    return now.astimezone(ZoneInfo(organization.time_zone)).date()
+def local_today(organization: Organization, now: datetime | None = None) -> date:
+    """The date in the organisation's own time zone (now, or at ``now``)."""
+    return (now or timezone.now()).astimezone(ZoneInfo(organization.time_zone)).date()
 
 
 @dataclass

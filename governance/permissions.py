@@ -3,6 +3,8 @@ never the owner): see services.can_decide."""
 
 from cat4.tenancy.models import Membership, Role
 
+from .models import EscalationNotice
+
 
 def can_view_reviews(*, membership: Membership | None) -> bool:
     # Anyone who can be named sponsor or controller has a review queue.
@@ -51,8 +53,6 @@ def can_act_on_escalation(*, membership: Membership | None, escalation) -> bool:
     prefetched = getattr(escalation, "_prefetched_objects_cache", {}).get("notices")
     if prefetched is not None:
         return any(notice.recipient_id == user_id for notice in prefetched)
-    from .models import EscalationNotice
-
     return EscalationNotice.objects.filter(organization_id=escalation.organization_id,
                                            escalation_id=escalation.pk,
                                            recipient_id=user_id).exists()

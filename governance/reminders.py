@@ -20,7 +20,6 @@ organisations one by one, and reads subjects in bounded keyset chunks.
 
 from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -35,7 +34,8 @@ from initiatives.models import Initiative
 from kpis import calculations as kcalc
 from kpis.models import Kpi
 
-from .conditions import kpi_reading_due
+from .conditions import day_text, kpi_reading_due
+from .escalations import local_today
 from .models import NotificationKind, Reminder, ReminderKind, SubjectType
 from .notifications import notify
 
@@ -52,10 +52,6 @@ def reminder_kind(*, due: date, today: date) -> str | None:
     if -1 <= days_left <= 0:  # on the day, or the day after a missed run; never later
         return ReminderKind.DUE
     return None
-
-
-def _day(d: date) -> str:
-    return f"{d.day} {d:%b %Y}"
 
 
 @dataclass(frozen=True)
@@ -79,16 +75,11 @@ def organisations() -> list[int]:
     return sorted(ids)
 
 
-def local_today(organization: Organization) -> date:
-    """Today in the organisation's own time zone."""
-    return timezone.localdate(timezone=ZoneInfo(organization.time_zone))
-
-
 def _when(kind: str, due: date, today: date) -> str:
     if kind == ReminderKind.BEFORE:
         days = (due - today).days
-        return f"It is due in {days} day{'s' if days != 1 else ''}, on {_day(due)}."
-    return f"It is due {'today' if due == today else f'since {_day(due)}'}."
+        return f"It is due in {days} day{'s' if days != 1 else ''}, on {day_text(due)}."
+    return f"It is due {'today' if due == today else f'since {day_text(due)}'}."
 
 
 def _initiative_reminders(org: Organization, *, today: date, after_id: int, chunk: int
@@ -105,11 +96,11 @@ def _initiative_reminders(org: Organization, *, today: date, after_id: int, chun
             continue
         url = reverse("initiative_detail", kwargs={"org_slug": org.slug,
                                                    "initiative_id": initiative.pk})
-        last = (f"the last one was posted on {_day(fresh.last_update)}" if fresh.last_update
+        last = (f"the last one was posted on {day_text(fresh.last_update)}" if fresh.last_update
                 else "none has been posted yet")
         found.append(DueReminder(
             SubjectType.INITIATIVE, initiative.pk, fresh.due, kind, initiative.owner,
-            f"{initiative.code}: status update due on {_day(fresh.due)}",
+            f"{initiative.code}: status update due on {day_text(fresh.due)}",
             f"{_when(kind, fresh.due, today)} {initiative.title} is updated "
             f"{fresh.cadence_label.lower()}; {last}. Past the due date its status "
             "shows as stale and never green.",
@@ -136,7 +127,7 @@ def _kpi_reminders(org: Organization, *, today: date, after_id: int, chunk: int
         period = kcalc.period_label(missing, kpi.frequency)
         found.append(DueReminder(
             SubjectType.KPI, kpi.pk, due, kind, kpi.owner,
-            f"{kpi.name}: reading for {period} due on {_day(due)}",
+            f"{kpi.name}: reading for {period} due on {day_text(due)}",
             f"{_when(kind, due, today)} Enter the {kpi.get_frequency_display().lower()} "
             f"reading of {kpi.name} for {period}.",
             reverse("kpi_detail", kwargs={"org_slug": org.slug, "kpi_id": kpi.pk})))

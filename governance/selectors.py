@@ -194,7 +194,6 @@ def escalation_list(*, organization: Organization, state: str = "", level=None, 
     open / acknowledged / resolved, "unresolved" (open or acknowledged) or "" (all);
     ``level`` a level number; ``rule`` a rule id. Rows carry what a list shows, in
     one query."""
-
     qs = (Escalation.objects.filter(organization=organization)
           .select_related("rule", "initiative", "kpi", "acknowledged_by", "resolved_by"))
     if state == UNRESOLVED:
@@ -210,8 +209,6 @@ def escalation_list(*, organization: Organization, state: str = "", level=None, 
 
 def escalation_get(*, organization: Organization, escalation_id):
     """One escalation of the organisation with its notices, or None."""
-
-
     try:
         escalation_id = int(escalation_id)
     except (TypeError, ValueError):
@@ -226,7 +223,6 @@ def escalation_get(*, organization: Organization, escalation_id):
 
 def open_escalation_count(*, organization: Organization) -> int:
     """Unresolved escalations of the organisation (one COUNT on the state index)."""
-
     return (Escalation.objects.filter(organization=organization)
             .exclude(state=EscalationState.RESOLVED).count())
 
@@ -238,7 +234,6 @@ def escalation_rules(*, organization: Organization):
 
 def notification_preferences_of(*, organization: Organization, user: User) -> dict[str, str]:
     """Every notification kind with the member's delivery for it (default: at once)."""
-
     chosen = dict(NotificationPreference.objects.filter(organization=organization, user=user)
                   .values_list("kind", "delivery"))
     return {kind: chosen.get(kind, Delivery.IMMEDIATE.value) for kind in NotificationKind.values}

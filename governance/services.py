@@ -23,7 +23,7 @@ from initiatives import services as initiative_services
 from initiatives.models import Initiative, Stage, next_stage
 
 from . import criteria
-from .conditions import PARAMETERS
+from .conditions import PARAMETERS, with_unit
 from .models import (
     GATES,
     Approval,
@@ -641,20 +641,8 @@ def _require_rule_admin(membership: Membership) -> None:
         raise PermissionDeniedError("Only admins configure escalation rules.")
 
 
-def number_text(value: Decimal) -> str:
-    """3 rather than 3.00 in messages; never an exponent."""
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def with_unit(value: Decimal, unit: str) -> str:
-    return f"{number_text(value)} {unit}" if unit else number_text(value)
-
-
 def _clean_threshold(condition: str, threshold) -> Decimal | None:
     """The rule's N, checked against what the condition's parameter allows."""
-
-
     parameter = PARAMETERS[condition]
     if parameter is None:
         return None  # the condition has no N (financial RAG red): ignored
@@ -727,7 +715,6 @@ def _clean_rule(*, organization: Organization, values: dict, rule_id=None) -> di
 
 def _save_rule(rule, cleaned: dict):
     """Save, turning a concurrent duplicate name into a field error, not a 500."""
-
     for key, value in cleaned.items():
         setattr(rule, key, value)
     try:
@@ -748,7 +735,6 @@ def escalation_rule_create(*, membership: Membership, name: str, condition: str,
                            threshold=None, promote_after_days=5, top_level=3,
                            active: bool = True):
     """A rule that raises an escalation when its condition holds (admins)."""
-
     _require_rule_admin(membership)
     org = membership.organization
     cleaned = _clean_rule(organization=org, values={
@@ -762,7 +748,6 @@ def escalation_rule_create(*, membership: Membership, name: str, condition: str,
 def escalation_rule_update(*, membership: Membership, rule_id, **changes):
     """Change a rule, or switch it off or on (``active=False``). The condition of a rule
     that has raised escalations stays: their explanations refer to it."""
-
     _require_rule_admin(membership)
     unknown = sorted(set(changes) - set(RULE_FIELDS))
     if unknown:
@@ -823,7 +808,6 @@ def escalation_url(*, organization: Organization, escalation_id) -> str:
 @transaction.atomic
 def escalation_acknowledge(*, membership: Membership, escalation_id, comment: str):
     """Someone takes the escalation on: it stays on record, unresolved, at its level."""
-
     escalation = _lock_escalation(membership, escalation_id)
     if escalation.state != EscalationState.OPEN:
         raise ConflictError(f"This escalation is already {escalation.get_state_display().lower()}"
@@ -841,7 +825,6 @@ def escalation_acknowledge(*, membership: Membership, escalation_id, comment: st
 @transaction.atomic
 def escalation_resolve(*, membership: Membership, escalation_id, comment: str):
     """Close an open or acknowledged escalation; everyone notified of it hears so."""
-
     escalation = _lock_escalation(membership, escalation_id)
     if escalation.state == EscalationState.RESOLVED:
         raise ConflictError("This escalation is already resolved.")

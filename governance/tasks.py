@@ -46,8 +46,6 @@ def send_reminders(today: str | None = None) -> list[dict]:
     """Daily: remind owners of status updates and KPI readings due soon or today,
     organisation by organisation (see governance/reminders.py; never for a due date
     more than a day past). ``today`` (ISO date) runs as of another day: for tests."""
-
-
     day = date.fromisoformat(today) if today else None
     results = [reminders.send_for_org(org_id, today=day) for org_id in reminders.organisations()]
     logger.info("governance.send_reminders: %s", results)
@@ -59,9 +57,6 @@ DIGEST_JOB = "governance.send_digests"
 
 def send_digests_for_org(organization_id: int) -> dict:
     """One organisation's daily digest emails, under its advisory lock."""
-
-
-
     with try_org_job_lock(DIGEST_JOB, organization_id) as acquired:
         if not acquired:
             return {"organization": organization_id, "skipped": "another run holds the lock"}
@@ -75,8 +70,6 @@ def send_digests_for_org(organization_id: int) -> dict:
 def send_digests() -> list[dict]:
     """Daily: each member's waiting digest notifications in one email per organisation.
     Idempotent: a sent notification is marked and never picked again."""
-
-
     with scopes_disabled():  # which organisations have work: across tenants on purpose
         org_ids = sorted(set(Notification.objects.filter(
             delivery=Delivery.DIGEST, emailed_at__isnull=True)
