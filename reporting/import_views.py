@@ -31,7 +31,7 @@ class UploadForm(forms.Form):
 
 
 def _job_or_404(request, import_id) -> ImportJob:
-    job = ImportJob.objects.filter(organization=request.organization, pk=import_id).first()
+    job = imports.import_job_get(organization=request.organization, job_id=import_id)
     if job is None:
         raise Http404("No such import.")
     return job
@@ -52,8 +52,7 @@ def import_list(request, org_slug):
             else:
                 return redirect("import_detail", org_slug=org_slug, import_id=job.pk)
         status = 400
-    jobs = ImportJob.objects.filter(organization=request.organization).select_related(
-        "uploaded_by")
+    jobs = imports.import_job_list(organization=request.organization)
     page = Paginator(jobs, 20).get_page(request.GET.get("page"))
     return render(request, "reporting/imports.html", {"form": form, "page": page},
                   status=status)
@@ -73,8 +72,8 @@ def import_template(request, org_slug):
 def import_detail(request, org_slug, import_id):
     job = _job_or_404(request, import_id)
     context = {"job": job, "running": job.status in RUNNING,
-               "can_import_all": job.status == ImportStatus.CHECKED and not job.problems,
-               "can_import_valid": job.status == ImportStatus.CHECKED and job.valid_rows > 0,
+               "can_import_all": imports.mode_refusal(job, ImportMode.ALL) is None,
+               "can_import_valid": imports.mode_refusal(job, ImportMode.VALID_ONLY) is None,
                "modes": ImportMode, "problems": job.problems[:SHOWN_PROBLEMS]}
     return render(request, partial_template(request, "reporting/import_detail.html", "job"),
                   context)

@@ -45,8 +45,10 @@ from cat4.common.exceptions import ApplicationError, NotFoundError, PermissionDe
 from cat4.common.locks import try_org_job_lock
 from cat4.tenancy.models import Membership, Organization, Role
 from cat4.tenancy.scoping import acting_in_org
+from cat4.tenancy.selectors import member_list, membership_for
 from initiatives import permissions as initiative_permissions
 from initiatives import services as initiative_services
+from initiatives.forms import parse_month_key
 from initiatives.models import (
     BusinessUnit,
     Cadence,
@@ -212,7 +214,7 @@ def template_workbook(*, organization: Organization) -> bytes:
                      .order_by("name").values_list("name", flat=True))
         functions = list(Function.objects.filter(organization=organization)
                          .order_by("name").values_list("name", flat=True))
-        members = list(Membership.objects.filter(organization=organization)
+        members = list(member_list(organization=organization)
                        .order_by("user__email").values_list("user__email", "role"))
     wb = openpyxl.Workbook()
     intro = wb.active
@@ -444,7 +446,7 @@ def read_workbook(upload) -> Parsed:
 # --- Cell parsing -------------------------------------------------------------------
 
 ISO_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
-ISO_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+ISO_MONTH = re.compile(r"^\d{4}-\d{1,2}$")
 
 
 class CellProblem(Exception):
@@ -508,9 +510,9 @@ def _month(raw: dict) -> dt.date:
                                        f"write {value:%Y-%m}.")
         return value
     text = str(value).strip()
-    match = ISO_MONTH.match(text)
-    if match and 1 <= int(match.group(2)) <= 12:
-        return dt.date(int(match.group(1)), int(match.group(2)), 1)
+    month = parse_month_key(text) if ISO_MONTH.match(text) else None
+    if month is not None:
+        return month
     raise CellProblem("month", f"month {text} is not a month like 2026-07.")
 
 
@@ -659,8 +661,7 @@ class Checker:
         self.units_by_name = {u.name.casefold(): u
                               for u in BusinessUnit.objects.filter(organization=org)}
         self.functions = {f.name.casefold(): f for f in Function.objects.filter(organization=org)}
-        self.members = {m.user.email.casefold(): m for m in
-                        Membership.objects.filter(organization=org).select_related("user")}
+        self.members = {m.user.email.casefold(): m for m in member_list(organization=org)}
         codes = {_text(r.raw, "code", required=False)
                  for r in self.parsed.initiatives + self.parsed.values} - {""}
         self.existing: dict[str, Initiative] = {}
@@ -1047,10 +1048,37 @@ def _cell_out(value):
 
 
 def _membership(job: ImportJob) -> Membership | None:
-    membership = (Membership.objects.filter(organization=job.organization,
-                                            user_id=job.uploaded_by_id)
-                  .select_related("organization", "user").first())
+    """The uploader's membership, if they are still an active admin of the organisation."""
+    membership = membership_for(user=job.uploaded_by, organization=job.organization)
     return membership if can_import(membership=membership) else None
+
+
+def import_job_list(*, organization: Organization):
+    """The organisation's imports, newest first (the model's ordering)."""
+    return ImportJob.objects.filter(organization=organization).select_related("uploaded_by")
+
+
+def import_job_get(*, organization: Organization, job_id) -> ImportJob | None:
+    """An import of this organisation; another organisation's id is a missing one."""
+    return import_job_list(organization=organization).filter(pk=job_id).first()
+
+
+def mode_refusal(job: ImportJob, mode: str) -> ApplicationError | None:
+    """Why ``job`` cannot be imported in ``mode`` now, or None if it can. The one rule
+    for import_start and for the buttons of the page."""
+    if mode not in ImportMode.values:
+        return ApplicationError("Choose “everything” or “only the valid rows”.", field="mode")
+    if job.status != ImportStatus.CHECKED:
+        return ApplicationError(f"This import is {job.get_status_display().lower()}; only a "
+                                "checked file can be imported.", status_code=409)
+    if mode == ImportMode.ALL and job.problems:
+        return ApplicationError(f"The dry run found {len(job.problems)} problem(s): import "
+                                "only the valid rows, or fix the file and upload it again.",
+                                field="mode", status_code=409)
+    if mode == ImportMode.VALID_ONLY and job.valid_rows == 0:
+        return ApplicationError("No row is valid: fix the file and upload it again.",
+                                field="mode", status_code=409)
+    return None
 
 
 @acting_in_org
@@ -1091,21 +1119,12 @@ def import_start(*, membership: Membership, job_id, mode: str) -> ImportJob:
     """Import everything (only after a clean dry run) or only the valid rows."""
     if not can_import(membership=membership):
         raise PermissionDeniedError("Only admins import initiatives.")
-    job = ImportJob.objects.filter(organization=membership.organization, pk=job_id).first()
+    job = import_job_get(organization=membership.organization, job_id=job_id)
     if job is None:
         raise NotFoundError("No such import.")
-    if mode not in ImportMode.values:
-        raise ApplicationError("Choose “everything” or “only the valid rows”.", field="mode")
-    if job.status != ImportStatus.CHECKED:
-        raise ApplicationError(f"This import is {job.get_status_display().lower()}; only a "
-                               "checked file can be imported.", status_code=409)
-    if mode == ImportMode.ALL and job.problems:
-        raise ApplicationError(f"The dry run found {len(job.problems)} problem(s): import "
-                               "only the valid rows, or fix the file and upload it again.",
-                               field="mode", status_code=409)
-    if mode == ImportMode.VALID_ONLY and job.valid_rows == 0:
-        raise ApplicationError("No row is valid: fix the file and upload it again.",
-                               field="mode", status_code=409)
+    refusal = mode_refusal(job, mode)
+    if refusal is not None:
+        raise refusal
     claimed = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.CHECKED).update(
         status=ImportStatus.IMPORTING, mode=mode, progress=0)
     if not claimed:
@@ -1137,7 +1156,8 @@ def run_job(job_id: int, *, parsed: Parsed | None = None) -> str:
     Safe to run twice: a second run at the same time skips, and a run after a crash
     repeats the step, which writes nothing twice (idempotent by code)."""
     with scopes_disabled():
-        job = ImportJob.objects.filter(pk=job_id).select_related("organization").first()
+        job = (ImportJob.objects.filter(pk=job_id)
+               .select_related("organization", "uploaded_by").first())
     if job is None:
         return "no such job"
     with try_org_job_lock(f"reporting.run_import.{job.pk}", job.organization_id) as acquired:

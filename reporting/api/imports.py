@@ -92,8 +92,8 @@ def _answer(job: ImportJob, created: bool = False) -> Response:
 
 class _ImportView(OrgAPIView):
     def get_job(self) -> ImportJob:
-        job = (ImportJob.objects.select_related("uploaded_by")
-               .filter(organization=self.organization, pk=self.kwargs["import_id"]).first())
+        job = imports.import_job_get(organization=self.organization,
+                                     job_id=self.kwargs["import_id"])
         if job is None:
             raise exceptions.NotFound()
         return job
@@ -110,8 +110,7 @@ class ImportListView(OrgAPIView):
 
     @extend_schema(responses=ImportListSerializer(many=True))
     def get(self, request, org_slug):
-        jobs = ImportJob.objects.filter(organization=self.organization).select_related(
-            "uploaded_by")[:100]
+        jobs = imports.import_job_list(organization=self.organization)[:100]
         return Response(ImportListSerializer(jobs, many=True).data)
 
     @extend_schema(request={"multipart/form-data": UploadSerializer},

@@ -278,6 +278,12 @@ def test_dates_as_text_and_numbers_as_text_without_commas_are_accepted(world):
     assert job.problems == []
 
 
+def test_a_month_that_no_calendar_has_is_a_row_problem_not_a_crash(world):
+    job = check(world, workbook([initiative()], [value(month="0000-05"), value()]))
+    assert job.status == ImportStatus.CHECKED
+    assert problems(job) == [("Values", 2, "month", "month 0000-05 is not a month like 2026-07.")]
+
+
 # --- Import -----------------------------------------------------------------------------
 
 
@@ -347,6 +353,34 @@ def test_import_valid_rows_only_and_download_the_rejected_ones(world):
     wb.save(out)
     again = check(world, out.getvalue(), name="fixed.xlsx")
     assert again.problems == []
+
+
+def test_import_checks_again_and_writes_nothing_when_the_organisation_changed(world):
+    job = check(world, clean_file())
+    assert job.problems == []
+    with scopes_disabled():  # test set-up: the program is renamed after the dry run
+        Program.objects.filter(organization=world.org_a, name="Acme Procurement").update(
+            name="Acme Sourcing")
+    before = counts()
+    job = imports.import_start(membership=admin(world), job_id=job.pk, mode=ImportMode.ALL)
+    assert job.status == ImportStatus.CHECKED and job.mode == ""
+    assert job.file_error.startswith("Nothing was imported: the organisation changed")
+    assert ("Initiatives", 2, "program", "program “Acme Procurement” does not exist in this "
+                                         "organisation.") in problems(job)
+    assert job.valid_rows == 0
+    assert counts() == before
+
+
+def test_an_uploader_deactivated_meanwhile_imports_nothing(world):
+    job = check(world, clean_file())
+    user = world.a[Role.ADMIN].user
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    before = counts()
+    job = imports.import_start(membership=admin(world), job_id=job.pk, mode=ImportMode.ALL)
+    assert job.status == ImportStatus.FAILED
+    assert "no longer an admin" in job.file_error
+    assert counts() == before
 
 
 def test_second_import_of_the_same_file_changes_nothing(world):

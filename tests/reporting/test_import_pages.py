@@ -3,6 +3,8 @@ table and buttons, htmx polling while a job runs, import, downloads, and the lin
 the initiative list."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
@@ -10,6 +12,7 @@ from cat4.tenancy.models import Role
 from initiatives.models import Initiative
 from reporting.models import ImportJob, ImportStatus
 from tests.conftest import api_client_for, client_for
+from tests.factories import MembershipFactory
 from tests.reporting.import_workbooks import clean_file, initiative, read, upload, workbook
 
 pytestmark = pytest.mark.django_db
@@ -79,6 +82,64 @@ def test_upload_then_report_then_import_valid_rows(world):
     rejected = client.get(url("import_rejected", import_id=job.pk))
     sheets = read(b"".join(rejected.streaming_content))
     assert sheets["Initiatives"][1][0] == "AC-202"
+
+
+def test_clean_dry_run_enables_import_everything(world):
+    client = client_for(world.a[Role.ADMIN].user)
+    response = client.post(url("import_list"), {"file": upload(clean_file())}, follow=True)
+    body = response.content.decode()
+    assert "no problems found" in body and "Import valid rows (5)" in body
+    assert 'class="button primary">Import everything</button>' in body  # not disabled
+    assert "all-why" not in body
+
+
+def test_list_queries_do_not_grow_with_the_number_of_imports(world):
+    with scopes_disabled():
+        other_admin = MembershipFactory(organization=world.org_a, role=Role.ADMIN).user
+    page_client = client_for(world.a[Role.ADMIN].user)
+    api_client = api_client_for(world.a[Role.ADMIN].user)
+
+    def queries():
+        with CaptureQueriesContext(connection) as page:
+            assert page_client.get(url("import_list")).status_code == 200
+        with CaptureQueriesContext(connection) as api_:
+            assert api_client.get(api("api_import_list")).status_code == 200
+        return len(page), len(api_)
+
+    page_client.post(url("import_list"), {"file": upload(clean_file())})
+    one = queries()
+    for user in (world.a[Role.ADMIN].user, other_admin, other_admin):
+        client_for(user).post(url("import_list"), {"file": upload(mixed_file())})
+    with scopes_disabled():
+        assert ImportJob.objects.count() == 4
+    assert queries() == one
+
+
+def test_another_organisations_admin_cannot_reach_an_import_by_its_id(world):
+    client = client_for(world.a[Role.ADMIN].user)
+    client.post(url("import_list"), {"file": upload(mixed_file())})
+    with scopes_disabled():
+        job = ImportJob.objects.get()
+        b_admin = MembershipFactory(organization=world.org_b, role=Role.ADMIN).user
+
+    def b(name, **kwargs):
+        return reverse(name, kwargs={"org_slug": "globex", **kwargs})
+
+    pages = client_for(b_admin)
+    assert pages.get(b("import_detail", import_id=job.pk)).status_code == 404
+    assert pages.get(b("import_rejected", import_id=job.pk)).status_code == 404
+    assert pages.post(b("import_run", import_id=job.pk), {"mode": "valid"}).status_code == 404
+    assert job.file_name not in pages.get(b("import_list")).content.decode()
+    client_api = api_client_for(b_admin)
+    assert client_api.get(b("api_import_detail", import_id=job.pk)).status_code == 404
+    assert client_api.get(b("api_import_rejected", import_id=job.pk)).status_code == 404
+    assert client_api.post(b("api_import_run", import_id=job.pk), {"mode": "valid"},
+                           format="json").status_code == 404
+    assert client_api.get(b("api_import_list")).json() == []
+    with scopes_disabled():
+        job.refresh_from_db()
+        assert job.status == ImportStatus.CHECKED
+        assert not Initiative.objects.filter(code="AC-201").exists()
 
 
 def test_running_job_is_polled_every_two_seconds_with_htmx(world):
