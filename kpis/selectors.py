@@ -49,18 +49,27 @@ def kpi_queryset(*, organization: Organization) -> QuerySet[Kpi]:
                          to_attr="all_readings")))
 
 
+def current_rag(*, rag: str | None, explanation: str, latest_period: date | None,
+                frequency: str, today: date) -> tuple[Rag, bool]:
+    """A KPI's colour as shown everywhere (list, detail, dashboard): its latest
+    snapshot's RAG (grey without one), never green when stale; and whether it is stale.
+    ``latest_period`` is the period of its newest reading."""
+    stale = is_stale(latest_period=latest_period, frequency=frequency, today=today)
+    result = (Rag(RagColour(rag), explanation or "") if rag
+              else Rag(RagColour.GREY, "no reading yet"))
+    return apply_staleness(result, stale=stale, last_update=latest_period), stale
+
+
 def kpi_rows(kpis, *, today: date | None = None) -> list[KpiRow]:
     today = today or timezone.localdate()
     rows = []
     for kpi in kpis:
         latest = kpi.recent_snapshots[0] if kpi.recent_snapshots else None
         readings = kpi.all_readings
-        stale = is_stale(latest_period=readings[-1].period if readings else None,
-                         frequency=kpi.frequency, today=today)
-        rag = (Rag(RagColour(latest.rag), latest.explanation) if latest
-               else Rag(RagColour.GREY, "no reading yet"))
-        rag = apply_staleness(rag, stale=stale,
-                              last_update=readings[-1].period if readings else None)
+        rag, stale = current_rag(rag=latest.rag if latest else None,
+                                 explanation=latest.explanation if latest else "",
+                                 latest_period=readings[-1].period if readings else None,
+                                 frequency=kpi.frequency, today=today)
         rows.append(KpiRow(kpi, latest, rag, stale,
                            _spark([r.value for r in readings[-12:]])))
     return rows

@@ -223,14 +223,16 @@ def kpi_link(*, membership: Membership, kpi_id, initiative=None, objective=None,
 
 @acting_in_org
 @transaction.atomic
-def kpi_unlink(*, membership: Membership, link_id) -> None:
-    """Remove one link of a KPI to an initiative or objective."""
+def kpi_unlink(*, membership: Membership, link_id) -> KpiLink:
+    """Remove one link of a KPI to an initiative or objective (of the membership's
+    organisation; any other id is NotFoundError). Returns the removed link."""
     if not permissions.can_manage_kpis(membership=membership):
         raise PermissionDeniedError("Only admins and executives link KPIs.")
     link = KpiLink.objects.filter(organization=membership.organization, pk=link_id).first()
     if link is None:
         raise NotFoundError("No such link.")
-    link.delete()
+    link.delete()  # clears its pk only: kpi_id still says which KPI it served
+    return link
 
 
 def plan_periods(kpi: Kpi) -> list[date]:
@@ -245,11 +247,7 @@ def _plan_period(kpi: Kpi, period, periods: set[date], existing: set[date]) -> d
     field = f"points.{period:%Y-%m-%d}"
     if period in existing:  # an existing planned value may always be cleared (see below)
         return period
-    if period_start(period, kpi.frequency) != period:
-        expected = period_start(period, kpi.frequency)
-        raise ApplicationError(
-            f"{kpi.get_frequency_display()} periods start on {expected:%Y-%m-%d}, not "
-            f"{period:%Y-%m-%d}.", field=field)
+    _check_period_start(kpi, period, field=field)
     if period not in periods:
         first, last = min(periods), max(periods)
         raise ApplicationError(
@@ -298,14 +296,19 @@ def kpi_plan_set(*, membership: Membership, kpi_id, points: dict) -> list[KpiPla
     return list(KpiPlanPoint.objects.filter(kpi=kpi).order_by("period"))
 
 
+def _check_period_start(kpi: Kpi, period: date, *, field: str) -> None:
+    """A period is named by its first day (Monday, 1st of the month or quarter)."""
+    expected = period_start(period, kpi.frequency)
+    if expected != period:
+        raise ApplicationError(
+            f"{kpi.get_frequency_display()} periods start on {expected:%Y-%m-%d}, not "
+            f"{period:%Y-%m-%d}.", field=field)
+
+
 def _check_period(kpi: Kpi, period) -> date:
     if not isinstance(period, date):
         raise ApplicationError("Enter the period as a date.", field="period")
-    if period_start(period, kpi.frequency) != period:
-        expected = period_start(period, kpi.frequency)
-        raise ApplicationError(
-            f"{kpi.get_frequency_display()} periods start on {expected:%Y-%m-%d}, not "
-            f"{period:%Y-%m-%d}.", field="period")
+    _check_period_start(kpi, period, field="period")
     if period > timezone.localdate():
         raise ApplicationError("That period has not started yet.", field="period")
     return period

@@ -13,7 +13,6 @@ from cat4.tenancy.decorators import org_view
 
 from . import permissions, selectors, services
 from .forms import KpiEditForm, KpiForm, KpiLinkForm, ReadingForm, ReadingsUploadForm
-from .models import KpiLink
 
 MAX_UPLOAD_BYTES = 1024 * 1024
 
@@ -240,9 +239,7 @@ def kpi_link_add(request, org_slug, kpi_id):
 @require_POST
 @org_view(permissions.can_manage_kpis)
 def kpi_link_remove(request, org_slug, link_id):
-    link = KpiLink.objects.filter(organization=request.organization, pk=link_id).first()
-    if link is None:
-        raise Http404("No such link.")
-    services.kpi_unlink(membership=request.membership, link_id=link.pk)
+    # The service resolves the id inside the organisation: any other is a 404.
+    link = services.kpi_unlink(membership=request.membership, link_id=link_id)
     messages.success(request, "Link removed.")
     return redirect("kpi_detail", org_slug=org_slug, kpi_id=link.kpi_id)

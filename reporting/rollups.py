@@ -313,6 +313,7 @@ WITH per_line AS (
     FROM initiatives_monthlyvalue a
     JOIN initiatives_monthlyvalue f
       ON f.line_id = a.line_id AND f.month = a.month AND f.kind = 'forecast'
+     AND f.organization_id = %(org)s
     WHERE a.organization_id = %(org)s AND a.kind = 'actual'
     GROUP BY 1, 2
 )
@@ -323,7 +324,7 @@ SELECT l.initiative_id, p.fy, l.category = 'one_time_cost',
                     - COALESCE(r.amount, 0)), 0),
        SUM(p.forecast_cells)
 FROM per_line p
-JOIN initiatives_impactline l ON l.id = p.line_id
+JOIN initiatives_impactline l ON l.id = p.line_id AND l.organization_id = %(org)s
 LEFT JOIN replaced r ON r.line_id = p.line_id AND r.fy = p.fy
 GROUP BY 1, 2, 3
 """  # noqa: S608 (only this module's constants are formatted in)
@@ -336,7 +337,7 @@ SELECT l.initiative_id, r.amount, r.month
 FROM initiatives_impactline l
 CROSS JOIN LATERAL (
     SELECT v.month, v.amount FROM initiatives_monthlyvalue v
-    WHERE v.line_id = l.id AND v.month <= %(today)s
+    WHERE v.line_id = l.id AND v.organization_id = %(org)s AND v.month <= %(today)s
     ORDER BY v.month DESC, v.kind ASC LIMIT 1
 ) r
 WHERE l.organization_id = %(org)s AND l.recurring AND l.category <> 'one_time_cost'

@@ -44,7 +44,7 @@ from governance.permissions import can_view_escalations
 from initiatives import calculations as calc
 from initiatives.models import GATE_ORDER, Stage
 from kpis.models import Kpi, KpiSnapshot
-from kpis.selectors import is_stale as kpi_is_stale
+from kpis.selectors import current_rag as kpi_current_rag
 
 from .models import InitiativeFact, RollupRun
 
@@ -125,7 +125,9 @@ def _facts(*, organization: Organization, filters: DashboardFilters) -> QuerySet
                                                     output_field=MONEY)))
 
 
-def _open_escalations(*, organization: Organization, filters: DashboardFilters) -> QuerySet:
+def open_escalations(*, organization: Organization, filters: DashboardFilters) -> QuerySet:
+    """The escalations not yet resolved, of the initiatives in the selection when the
+    filters narrow it (the dashboard's counts and the board pack's list)."""
     qs = Escalation.objects.filter(organization=organization).exclude(
         state=EscalationState.RESOLVED)
     if filters.is_narrowed:
@@ -133,6 +135,12 @@ def _open_escalations(*, organization: Organization, filters: DashboardFilters) 
         qs = qs.filter(initiative__fact__in=InitiativeFact.objects.filter(
             organization=organization).filter(filters.structure))
     return qs
+
+
+def figures_as_of(*, organization: Organization) -> datetime | None:
+    """When the rollups the dashboard reads were last rebuilt ("figures as of")."""
+    run = RollupRun.objects.filter(organization=organization).first()
+    return run.finished_at if run else None
 
 
 def drill_queryset(*, organization: Organization, filters: DashboardFilters,
@@ -152,7 +160,7 @@ def drill_queryset(*, organization: Organization, filters: DashboardFilters,
     elif drill.variance == "ahead":
         qs = qs.filter(HAS_FORECAST, fy_variance__gt=0)
     if drill.escalation_level:
-        qs = qs.filter(initiative_id__in=_open_escalations(
+        qs = qs.filter(initiative_id__in=open_escalations(
             organization=organization, filters=DashboardFilters())
             .filter(level=drill.escalation_level).values("initiative_id"))
     return qs
@@ -272,7 +280,6 @@ def dashboard(*, organization: Organization, membership: Membership | None,
     if filters.fiscal_year != fy:
         filters = DashboardFilters(**{**asdict(filters), "fiscal_year": fy})
     facts = _facts(organization=organization, filters=filters)
-    run = RollupRun.objects.filter(organization=organization).first()
 
     # Per stage: counts and money; the headline is their sum (query 1).
     by_stage = {r["stage"]: r for r in facts.order_by().values("stage").annotate(
@@ -309,7 +316,7 @@ def dashboard(*, organization: Organization, membership: Membership | None,
                                        "initiative__code")[:TOP])
     escalations = None
     if can_view_escalations(membership=membership):
-        rows = {r["level"]: r for r in _open_escalations(
+        rows = {r["level"]: r for r in open_escalations(
             organization=organization, filters=filters).order_by().values("level").annotate(
             n=Count("id"), initiatives=Count("initiative", distinct=True,
                                              filter=Q(initiative__fact__isnull=False)))}
@@ -332,7 +339,7 @@ def dashboard(*, organization: Organization, membership: Membership | None,
     return Dashboard(
         filters=filters, fiscal_year=fy,
         fiscal_label=calc.fiscal_year_label(fy, start_month=start),
-        currency=organization.base_currency, as_of=run.finished_at if run else None,
+        currency=organization.base_currency, as_of=figures_as_of(organization=organization),
         initiatives=sum(s.count for s in stages), money=total,
         run_rate=sum((s.run_rate for s in stages), ZERO), stages=stages, matrix=matrix,
         shortfall_count=sum(r["shortfalls"] for r in by_stage.values()),
@@ -362,10 +369,9 @@ def _kpi_scorecard(organization: Organization, *, today: date
     scores = []
     stale_count = 0
     for pk, name, unit, frequency, period, rag, explanation in rows:
-        stale = kpi_is_stale(latest_period=period, frequency=frequency, today=today)
-        result = (calc.Rag(calc.RagColour(rag), explanation or "") if rag
-                  else calc.Rag(calc.RagColour.GREY, "no reading yet"))
-        result = calc.apply_staleness(result, stale=stale, last_update=period)
+        result, stale = kpi_current_rag(rag=rag, explanation=explanation,
+                                        latest_period=period, frequency=frequency,
+                                        today=today)
         counts[str(result.colour)] += 1
         stale_count += stale
         scores.append(KpiScore(pk, name, unit, str(result.colour), result.explanation, stale,

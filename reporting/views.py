@@ -12,7 +12,6 @@ from initiatives.permissions import can_view_initiatives
 from . import selectors
 from .forms import DashboardForm, DrillFilterForm
 from .history_views import as_of_comparison
-from .models import RollupRun
 
 PAGE_SIZE = 25
 
@@ -42,7 +41,6 @@ def dashboard_initiatives(request, org_slug):
         request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    run = RollupRun.objects.filter(organization=org).first()
     described = [(form.fields[name].label or name.replace("_", " ").capitalize(),
                   {str(k): v for k, v in form.fields[name].choices}.get(str(value), value))
                  for name, value in drill.params().items()]
@@ -51,6 +49,6 @@ def dashboard_initiatives(request, org_slug):
         "form": form, "page": page, "totals": selectors.drill_totals(qs),
         "filters": filters, "drill": drill, "described": described,
         "query": query.urlencode(), "dashboard_query": filters.query(),
-        "as_of": run.finished_at if run else None,
+        "as_of": selectors.figures_as_of(organization=org),
         "fiscal_label": dict(form.fields["fiscal_year"].choices).get(filters.fiscal_year),
     })

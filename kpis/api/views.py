@@ -7,7 +7,6 @@ from cat4.tenancy.api.base import OrgAPIView
 
 from .. import permissions as perms
 from .. import selectors, services
-from ..models import KpiLink
 from .serializers import (
     KpiLinkSerializer,
     KpiLinkWriteSerializer,
@@ -43,18 +42,22 @@ class KpiListView(mixins.ListModelMixin, OrgAPIView):
         return Response(KpiSerializer(kpi).data, status=status.HTTP_201_CREATED)
 
 
-class KpiDetailView(OrgAPIView):
-    """GET a KPI (with an ``ETag``); PATCH its definition, thresholds included. With
-    ``If-Match`` (the ETag read), a PATCH after someone else saved is refused (412)."""
-
-    predicates = {"GET": perms.can_view_kpis, "PATCH": perms.can_manage_kpis}
-    serializer_class = KpiSerializer
+class KpiChildView(OrgAPIView):
+    """A view of one KPI of the organisation (``kpi_id`` in the path)."""
 
     def get_kpi(self):
         kpi = selectors.kpi_get(organization=self.organization, kpi_id=self.kwargs["kpi_id"])
         if kpi is None:
             raise exceptions.NotFound()
         return kpi
+
+
+class KpiDetailView(KpiChildView):
+    """GET a KPI (with an ``ETag``); PATCH its definition, thresholds included. With
+    ``If-Match`` (the ETag read), a PATCH after someone else saved is refused (412)."""
+
+    predicates = {"GET": perms.can_view_kpis, "PATCH": perms.can_manage_kpis}
+    serializer_class = KpiSerializer
 
     def get(self, request, org_slug, kpi_id):
         kpi = self.get_kpi()
@@ -79,14 +82,6 @@ class KpiDetailView(OrgAPIView):
         response = Response(KpiSerializer(kpi).data)
         response["ETag"] = _etag(kpi)
         return response
-
-
-class KpiChildView(OrgAPIView):
-    def get_kpi(self):
-        kpi = selectors.kpi_get(organization=self.organization, kpi_id=self.kwargs["kpi_id"])
-        if kpi is None:
-            raise exceptions.NotFound()
-        return kpi
 
 
 class KpiLinkListView(KpiChildView):
@@ -115,10 +110,8 @@ class KpiLinkDetailView(OrgAPIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, org_slug, link_id):
-        link = KpiLink.objects.filter(organization=self.organization, pk=link_id).first()
-        if link is None:
-            raise exceptions.NotFound()
-        services.kpi_unlink(membership=self.membership, link_id=link.pk)
+        # Resolved inside the organisation by the service (NotFoundError: 404).
+        services.kpi_unlink(membership=self.membership, link_id=link_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -119,8 +119,14 @@ def test_due_today_is_not_yet_stale(world):
     created_days_ago(i, 30)
     with scopes_disabled():
         fresh = selectors.freshness_of(Initiative.objects.get(pk=i.pk))
-    assert fresh.due == timezone.localdate(i.created_at) + dt.timedelta(days=30)
+        due = timezone.localdate(i.created_at) + dt.timedelta(days=30)
+        # On the due date itself it is not stale; the day after it is.
+        on_due = selectors.freshness_of(Initiative.objects.get(pk=i.pk), today=due)
+        day_after = selectors.freshness_of(Initiative.objects.get(pk=i.pk),
+                                           today=due + dt.timedelta(days=1))
+    assert fresh.due == on_due.due == due
     assert fresh.stale is (fresh.due < timezone.localdate())
+    assert on_due.stale is False and day_after.stale is True
 
 
 def test_red_stays_red_when_stale(world):
