@@ -12,8 +12,7 @@
 
 ``collect_snapshot`` is the one place the figures come from: the dashboard's selector
 (``reporting.selectors.dashboard``, over the rollups, which the build refreshes first)
-and, for the appendix, ``reporting.history.changes_since`` when it is there, else the
-stage events and escalations directly (``_own_changes``).
+and, for the appendix, ``reporting.history.changes_since``.
 """
 
 import hashlib
@@ -27,7 +26,6 @@ from xml.sax.saxutils import escape
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scope
 
@@ -36,17 +34,14 @@ from cat4.common.locks import try_org_job_lock
 from cat4.common.tasks_util import enqueue_on_commit
 from cat4.tenancy.models import Membership, Organization, Role
 from initiatives import calculations as calc
-from initiatives.models import BusinessUnit, Portfolio, Program, Stage
+from initiatives.models import BusinessUnit, Portfolio, Program
 
-from .models import BoardPack, InitiativeFact, JobStatus
+from . import history
+from .models import BoardPack, JobStatus
 
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_VERSION = 1
-RAGS = ["green", "amber", "red", "grey"]
-STAGE_ORDER = [Stage.IDENTIFIED, Stage.DETAILED, Stage.DECIDED, Stage.IMPLEMENTED,
-               Stage.CLOSED, Stage.ON_HOLD, Stage.CANCELLED]
-TOP_VARIANCES = 10
 MAX_CHANGES = 500
 FILTER_KEYS = ("portfolio", "program", "business_unit", "owner", "fiscal_year")
 
@@ -170,14 +165,6 @@ def _filter_labels(organization: Organization, filters: dict) -> list[list[str]]
     return labels
 
 
-def _facts(organization: Organization, filters: dict):
-    qs = InitiativeFact.objects.filter(organization=organization)
-    for key in ("portfolio", "program", "business_unit", "owner"):
-        if filters.get(key):
-            qs = qs.filter(**{f"{key}_id": filters[key]})
-    return qs
-
-
 def _dashboard_figures(*, organization: Organization, membership: Membership | None,
                        filters: dict, today: date) -> dict:
     """The figures of the executive dashboard (``reporting.selectors.dashboard``, read
@@ -211,8 +198,8 @@ def _dashboard_figures(*, organization: Organization, membership: Membership | N
             "variance_pct": (str((f.fy_variance / f.fy_planned * 100).quantize(Decimal("0.1")))
                              if f.fy_planned else "")}
            for f in d.variances]
-    escalations = selectors._open_escalations(organization=organization,
-                                              filters=dashboard_filters)
+    escalations = selectors.open_escalations(organization=organization,
+                                             filters=dashboard_filters)
     open_escalations = [
         {"level": e.level, "level_label": Level(e.level).label, "rule": e.rule.name,
          "subject": e.subject_label, "state": e.state, "raised_at": e.raised_at.date(),
@@ -222,61 +209,21 @@ def _dashboard_figures(*, organization: Organization, membership: Membership | N
         "shortfall_count": d.shortfall_count, "shortfall_total": money(d.shortfall_total),
         "stale_count": d.stale_count, "approvals_waiting": d.approvals_waiting,
         "kpi_total": d.kpi_total, "kpi_stale": d.kpi_stale,
-        "kpi_counts": {k: d.kpi_counts.get(k, 0) for k in RAGS},
+        "kpi_counts": {k: d.kpi_counts.get(k, 0) for k in selectors.COLOURS},
     }
     return {"headline": headline, "value_by_stage": value_by_stage, "matrix": matrix,
             "top_variances": top, "escalations": open_escalations, "exceptions": exceptions}
 
 
-def _own_changes(*, organization: Organization, since: date, filters: dict) -> list[dict]:
-    """Stage moves and escalations raised or resolved since the date, oldest first."""
-    from governance.models import Escalation, StageEvent
-
-    facts = _facts(organization, filters)
-    scoped = any(filters.get(k) for k in ("portfolio", "program", "business_unit", "owner"))
-    changes = []
-    events = (StageEvent.objects.filter(organization=organization, at__date__gte=since)
-              .select_related("initiative", "actor"))
-    if scoped:
-        events = events.filter(initiative_id__in=facts.values("initiative_id"))
-    for e in events.order_by("at", "id")[:MAX_CHANGES]:
-        changes.append({"at": e.at, "kind": "stage",
-                        "subject": f"{e.initiative.code} {e.initiative.title}",
-                        "detail": f"{Stage(e.from_stage).label} → {Stage(e.to_stage).label}"
-                                  f" by {e.actor.full_name}"})
-    escalations = Escalation.objects.filter(organization=organization).filter(
-        Q(raised_at__date__gte=since) | Q(resolved_at__date__gte=since)).select_related("rule")
-    if scoped:
-        escalations = escalations.filter(initiative_id__in=facts.values("initiative_id"))
-    for e in escalations.order_by("raised_at", "id")[:MAX_CHANGES]:
-        if e.raised_at.date() >= since:
-            changes.append({"at": e.raised_at, "kind": "escalation_raised",
-                            "subject": e.subject_label, "detail": f"Raised: {e.rule.name}"})
-        if e.resolved_at and e.resolved_at.date() >= since:
-            changes.append({"at": e.resolved_at, "kind": "escalation_resolved",
-                            "subject": e.subject_label, "detail": f"Resolved: {e.rule.name}"})
-    changes.sort(key=lambda c: (c["at"], c["kind"], c["subject"]))
-    return changes[:MAX_CHANGES]
-
-
 def _changes(*, organization: Organization, since: date, filters: dict,
-             today: date) -> tuple[list, str]:
-    """What changed since the date, oldest first: ``reporting.history.changes_since``
-    (from the audit history: stage moves, value and RAG changes, escalations) when it
-    is there, else stage moves and escalations (own queries)."""
-    try:
-        from . import history
-    except ImportError:  # pragma: no cover (the history module is part of issue #5)
-        history = None
-    if history is not None and hasattr(history, "changes_since"):
-        report = history.changes_since(organization=organization, since=since,
-                                       filters={k: filters.get(k) for k in FILTER_KEYS},
-                                       today=today)
-        entries = [{"at": e.at, "kind": e.kind, "subject": e.subject, "detail": e.detail}
-                   for e in report.entries()]
-        return entries[:MAX_CHANGES], "reporting.history.changes_since"
-    return (_own_changes(organization=organization, since=since, filters=filters),
-            "stage events and escalations")
+             today: date) -> list[dict]:
+    """What changed since the date (``reporting.history.changes_since``, from the audit
+    history: stage moves, value and RAG changes, escalations), oldest first."""
+    report = history.changes_since(organization=organization, since=since,
+                                   filters={k: filters.get(k) for k in FILTER_KEYS},
+                                   today=today)
+    return [{"at": e.at, "kind": e.kind, "subject": e.subject, "detail": e.detail}
+            for e in report.entries()][:MAX_CHANGES]
 
 
 def collect_snapshot(*, organization: Organization, filters: dict, changes_since: date,
@@ -288,8 +235,8 @@ def collect_snapshot(*, organization: Organization, filters: dict, changes_since
     today = timezone.localdate(now)
     figures = _dashboard_figures(organization=organization, membership=membership,
                                  filters=filters, today=today)
-    changes, changes_source = _changes(organization=organization, since=changes_since,
-                                       filters=filters, today=today)
+    changes = _changes(organization=organization, since=changes_since, filters=filters,
+                       today=today)
     snapshot = {
         "version": SNAPSHOT_VERSION,
         "organization": {"name": organization.name, "slug": organization.slug,
@@ -303,7 +250,7 @@ def collect_snapshot(*, organization: Organization, filters: dict, changes_since
         **figures,
         "changes": changes,
         "sources": {"figures": "reporting.selectors.dashboard (rollups)",
-                    "changes": changes_source},
+                    "changes": "reporting.history.changes_since"},
     }
     return _jsonable(snapshot)
 

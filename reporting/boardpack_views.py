@@ -7,7 +7,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cat4.common.exceptions import ApplicationError
+from cat4.common.exceptions import ApplicationError, NotFoundError
 from cat4.common.htmx import add_form_error
 from cat4.tenancy.decorators import org_view
 from initiatives.forms import DateInput
@@ -32,6 +32,24 @@ class BoardPackForm(DashboardFilterForm):
         data = self.cleaned_data
         return {key: getattr(data.get(key), "pk", data.get(key))
                 for key in boardpack.FILTER_KEYS if data.get(key) not in (None, "")}
+
+
+def pack_file_response(pack) -> FileResponse:
+    """The ready pack's PDF as an attachment, served like evidence downloads (nosniff,
+    sandboxed CSP), for the page and the API; NotFoundError (404 on both) when the pack
+    is not ready or its stored file is missing."""
+    if pack.status != JobStatus.READY or not pack.file:
+        raise NotFoundError("This pack is not ready.")
+    try:
+        handle = pack.file.open("rb")
+    except FileNotFoundError as exc:
+        raise NotFoundError("The stored file is missing.") from exc
+    response = FileResponse(handle, as_attachment=True,
+                            filename=boardpack.download_name(pack),
+                            content_type="application/pdf")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 def _pack_or_404(request, pack_id):
@@ -78,16 +96,4 @@ def board_pack_row(request, org_slug, pack_id):
 @require_GET
 @org_view(boardpack.can_use_board_packs)
 def board_pack_download(request, org_slug, pack_id):
-    pack = _pack_or_404(request, pack_id)
-    if pack.status != JobStatus.READY or not pack.file:
-        raise Http404("This pack is not ready.")
-    try:
-        handle = pack.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404("The stored file is missing.") from exc
-    response = FileResponse(handle, as_attachment=True,
-                            filename=boardpack.download_name(pack),
-                            content_type="application/pdf")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return pack_file_response(_pack_or_404(request, pack_id))

@@ -172,7 +172,8 @@ FROM (SELECT line_id, kind, array_agg(month ORDER BY month) AS months,
              array_agg(amount ORDER BY month) AS amounts
       FROM {value}
       WHERE organization_id = %(org)s
-        AND line_id IN (SELECT id FROM {line} WHERE initiative_id = ANY(%(ids)s))
+        AND line_id IN (SELECT id FROM {line}
+                        WHERE organization_id = %(org)s AND initiative_id = ANY(%(ids)s))
       GROUP BY line_id, kind) v
 JOIN {line} l ON l.id = v.line_id
 JOIN {initiative} i ON i.id = l.initiative_id
@@ -225,8 +226,10 @@ def kpi_rows(*, organization: Organization, initiative_ids: list[int],
     """Each KPI linked to an exported initiative with its latest reading and the RAG
     of its latest snapshot (a stale KPI is never green, as on the KPI pages)."""
     today = today or timezone.localdate()
-    readings = KpiReading.objects.filter(kpi=OuterRef("kpi")).order_by("-period")
-    snapshots = KpiSnapshot.objects.filter(kpi=OuterRef("kpi")).order_by("-period")
+    readings = KpiReading.objects.filter(organization=organization,
+                                         kpi=OuterRef("kpi")).order_by("-period")
+    snapshots = KpiSnapshot.objects.filter(organization=organization,
+                                           kpi=OuterRef("kpi")).order_by("-period")
     links = (KpiLink.objects
              .filter(organization=organization, initiative_id__in=initiative_ids)
              .select_related("kpi", "initiative")

@@ -135,7 +135,7 @@ WITH inits AS (
 SELECT i.stage, COUNT(*), COALESCE(SUM(p.planned), 0), COALESCE(SUM(p.forecast), 0),
        COALESCE(SUM(p.actual), 0), COALESCE(SUM(p.outturn), 0)
 FROM inits i
-JOIN initiatives_program i_pr ON i_pr.id = i.program_id
+JOIN initiatives_program i_pr ON i_pr.id = i.program_id AND i_pr.organization_id = %(org)s
 LEFT JOIN per_initiative p ON p.initiative_id = i.id
 WHERE i.pgh_label <> 'delete' {filters}
 GROUP BY i.stage
@@ -195,6 +195,28 @@ def portfolio_as_of(*, organization: Organization, when: date, filters=None,
                          stages=stages)
 
 
+def as_of_comparison(*, organization: Organization, when: date | None, filters) -> dict:
+    """The portfolio at the end of ``when`` beside today, with the differences (the
+    context of templates/reporting/_as_of.html, for the dashboard and the changes
+    page); ``{"as_of": None}`` when ``when`` is None."""
+    if when is None:
+        return {"as_of": None}
+    today = timezone.localdate()
+    as_of = portfolio_as_of(organization=organization, when=when, filters=filters,
+                            fiscal_year=filters.fiscal_year)
+    now = portfolio_as_of(organization=organization, when=today, filters=filters,
+                          fiscal_year=filters.fiscal_year)
+    headline_rows = [(label, getattr(as_of.headline, key), getattr(now.headline, key),
+                      getattr(now.headline, key) - getattr(as_of.headline, key))
+                     for label, key in (("Planned", "planned"), ("Forecast", "forecast"),
+                                        ("Outturn", "outturn"), ("Actual", "actual"))]
+    stage_rows = [(then.label, then.count, current.count, current.count - then.count)
+                  for then, current in zip(as_of.stages, now.stages, strict=True)]
+    return {"as_of": as_of, "today_figures": now, "headline_rows": headline_rows,
+            "stage_rows": stage_rows, "initiatives_delta": now.initiatives - as_of.initiatives,
+            "currency": organization.base_currency}
+
+
 # --------------------------------------------------------------------------- changes
 
 # Initiatives with a value or line event at or after %(t)s: only their totals can differ.
@@ -250,11 +272,11 @@ SELECT l.initiative_id, l.id, l.category = 'one_time_cost',
        COALESCE(SUM(v.amount) FILTER (WHERE v.kind = 'actual'), 0),
        COALESCE(SUM(v.amount) FILTER (WHERE v.kind = 'actual' OR (v.kind = 'forecast'
            AND NOT EXISTS (SELECT 1 FROM initiatives_monthlyvalue a
-                           WHERE a.line_id = v.line_id AND a.month = v.month
-                             AND a.kind = 'actual'))), 0),
+                           WHERE a.organization_id = %(org)s AND a.line_id = v.line_id
+                             AND a.month = v.month AND a.kind = 'actual'))), 0),
        COUNT(v.id) FILTER (WHERE v.kind = 'forecast')
 FROM initiatives_impactline l
-LEFT JOIN initiatives_monthlyvalue v ON v.line_id = l.id
+LEFT JOIN initiatives_monthlyvalue v ON v.line_id = l.id AND v.organization_id = %(org)s
 WHERE l.organization_id = %(org)s AND l.initiative_id = ANY(%(ids)s)
 GROUP BY l.initiative_id, l.id, l.category
 """
@@ -520,8 +542,8 @@ def changes_since(*, organization: Organization, since: date, filters=None,
 
 
 __all__ = ["ChangeEntry", "ChangeReport", "EscalationChange", "Headline", "PortfolioAsOf",
-           "RagChange", "StageCount", "StageMove", "Totals", "ValueChange", "changes_since",
-           "clean_filters", "portfolio_as_of"]
+           "RagChange", "StageCount", "StageMove", "Totals", "ValueChange", "as_of_comparison",
+           "changes_since", "clean_filters", "portfolio_as_of"]
 
 # The gate path, for templates that show stages in order.
 STAGES_IN_ORDER = [*GATE_ORDER, Stage.ON_HOLD, Stage.CANCELLED]

@@ -13,6 +13,7 @@ from initiatives.permissions import can_view_initiatives
 
 from . import history
 from .forms import DashboardForm
+from .history import as_of_comparison
 
 LIMIT = 200  # rows per section on the page; the count above says how many there are
 
@@ -31,26 +32,8 @@ class ChangesForm(DashboardForm):
             self.add_error("since", "Pick a date that is not in the future.")
         return data
 
-
-def as_of_comparison(*, organization, when, filters) -> dict:
-    """The context of templates/reporting/_as_of.html: the portfolio at the end of
-    ``when`` beside today, from the audit history; empty when ``when`` is None."""
-    if when is None:
-        return {"as_of": None}
-    today = timezone.localdate()
-    as_of = history.portfolio_as_of(organization=organization, when=when, filters=filters,
-                                    fiscal_year=filters.fiscal_year)
-    now = history.portfolio_as_of(organization=organization, when=today, filters=filters,
-                                  fiscal_year=filters.fiscal_year)
-    headline_rows = [(label, getattr(as_of.headline, key), getattr(now.headline, key),
-                      getattr(now.headline, key) - getattr(as_of.headline, key))
-                     for label, key in (("Planned", "planned"), ("Forecast", "forecast"),
-                                        ("Outturn", "outturn"), ("Actual", "actual"))]
-    stage_rows = [(then.label, then.count, current.count, current.count - then.count)
-                  for then, current in zip(as_of.stages, now.stages, strict=True)]
-    return {"as_of": as_of, "today_figures": now, "headline_rows": headline_rows,
-            "stage_rows": stage_rows, "initiatives_delta": now.initiatives - as_of.initiatives,
-            "currency": organization.base_currency}
+    def since_date(self):
+        return self._value("since")
 
 
 @org_view(can_view_initiatives)
@@ -63,8 +46,8 @@ def changes(request, org_slug):
         data["since"] = default_since.isoformat()
     form = ChangesForm(data, organization=org)
     filters = form.filters()
-    since = form._value("since") or default_since
-    as_of_date = form._value("as_of")
+    since = form.since_date() or default_since
+    as_of_date = form.as_of_date()
     report = history.changes_since(organization=org, since=since, filters=filters)
     show_escalations = can_view_escalations(membership=request.membership)
     comparison = as_of_comparison(organization=org, when=as_of_date, filters=filters)

@@ -8,7 +8,6 @@ snapshot SHA-256) and the PDF download once ready.
 
 import json
 
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, renderers, serializers, status
@@ -16,9 +15,11 @@ from rest_framework.response import Response
 
 from cat4.tenancy.api.base import OrgAPIView
 from cat4.tenancy.api.serializers import UserSerializer
+from initiatives.forms import InitiativeFilterForm
 from initiatives.models import Stage
 
 from .. import boardpack, exports
+from ..boardpack_views import pack_file_response
 from ..export_views import csv_response, xlsx_response
 from ..models import BoardPack, JobStatus
 
@@ -52,8 +53,8 @@ FILTER_PARAMETERS = [
     OpenApiParameter("stage", str, enum=Stage.values),
     OpenApiParameter("program", int, description="A program id of the organisation."),
     OpenApiParameter("owner", int, description="A user id of an owner in the organisation."),
-    OpenApiParameter("sort", str, enum=["code", "title", "stage", "target", "-target",
-                                        "owner"]),
+    OpenApiParameter("sort", str, enum=[value for value, _label
+                                        in InitiativeFilterForm.base_fields["sort"].choices]),
 ]
 
 
@@ -176,15 +177,4 @@ class BoardPackDownloadView(_BoardPackView):
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY,
                               404: OpenApiResponse(description="No such pack, or not ready.")})
     def get(self, request, org_slug, pack_id):
-        pack = self.get_pack()
-        if pack.status != JobStatus.READY or not pack.file:
-            raise exceptions.NotFound("This pack is not ready.")
-        try:
-            handle = pack.file.open("rb")
-        except FileNotFoundError as exc:
-            raise exceptions.NotFound("The stored file is missing.") from exc
-        response = FileResponse(handle, as_attachment=True,
-                                filename=boardpack.download_name(pack),
-                                content_type="application/pdf")
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return pack_file_response(self.get_pack())

@@ -162,9 +162,14 @@ def test_changes_since_appear_in_the_appendix(portfolio):
     boardpack.board_pack_build(board_pack_id=pack.pk)
     with scopes_disabled():
         pack.refresh_from_db()
-    assert pack.snapshot["changes"], pack.snapshot["sources"]
+    assert pack.snapshot["sources"]["changes"] == "reporting.history.changes_since"
+    stage_moves = [c for c in pack.snapshot["changes"] if c["kind"] == "stage"]
+    assert [c["subject"] for c in stage_moves] == ["AC-100 Acme freight tender"]
+    assert stage_moves[0]["detail"].startswith("Decided")
+    assert "On hold by " in stage_moves[0]["detail"]
     text = pdf_text(boardpack.render_pdf(pack.snapshot).content)
-    assert "Appendix: changes since" in text
+    appendix = text.split("Appendix: changes since", 1)[1]
+    assert "On hold by " in appendix  # the move itself, not only the heading
 
 
 def test_progress_is_committed_step_by_step(portfolio, monkeypatch):
@@ -181,6 +186,7 @@ def test_progress_is_committed_step_by_step(portfolio, monkeypatch):
     pack = _request(portfolio)
     boardpack.board_pack_build(board_pack_id=pack.pk)
     progresses = [p for _s, p in seen]
+    assert len(progresses) >= 3, seen  # collecting, drawing, storing: each committed
     assert progresses == sorted(progresses) and all(s == "running" for s, _p in seen)
     with scopes_disabled():
         assert BoardPack.objects.get(pk=pack.pk).progress == 100
@@ -256,6 +262,15 @@ def test_api_request_list_detail_download(portfolio):
     response = api.get(download_url)
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"%PDF")
+    # A filter id of another organisation is refused on its field, not ignored.
+    with scopes_disabled():
+        b_program = ProgramFactory(organization=portfolio.org_b,
+                                   portfolio__organization=portfolio.org_b)
+    refused = api.post(list_url, {"title": "Foreign", "changes_since": "2026-01-01",
+                                  "program": b_program.pk}, format="json")
+    assert refused.status_code == 400 and "program" in refused.json()
+    with scopes_disabled():
+        assert not BoardPack.objects.filter(title="Foreign").exists()
     # Another organisation's executive cannot reach it, even by id.
     b_api = api_client_for(portfolio.b_executive.user)
     assert b_api.get(reverse("api_board_pack_detail",

@@ -263,10 +263,17 @@ def test_filters_mean_what_they_mean_on_the_list(data):
         assert {r[0] for r in values[1:]} == codes
         assert _value_cells(values) == {k: v for k, v in _source_values(data.org_a).items()
                                         if k[0] in codes}
-    # Sorted as the list sorts.
-    rows = list(csv.reader(io.StringIO(
-        _body(client.get(_csv_url(data, sort="-target"))).decode("utf-8-sig"))))
-    assert len(rows) == 3
+    # Sorted as the list sorts (AC-200's target date is earlier than AC-100's).
+    with scopes_disabled():
+        Initiative.objects.filter(organization=data.org_a, code="AC-200").update(
+            target_date=date(2026, 6, 30))
+    for sort, codes in [("target", ["AC-200", "AC-100"]), ("-target", ["AC-100", "AC-200"])]:
+        rows = list(csv.reader(io.StringIO(
+            _body(client.get(_csv_url(data, sort=sort))).decode("utf-8-sig"))))
+        assert [r[0] for r in rows[1:]] == codes, sort
+        book = _workbook(client.get(_xlsx_url(data, sort=sort)))
+        assert [r[0] for r in list(book["Initiatives"].iter_rows(values_only=True))[1:]] \
+            == codes, sort
 
 
 def test_an_id_of_another_organisation_is_refused_not_ignored(data):
