@@ -78,6 +78,7 @@ class Kpi(TenantModel):
         return self.name
 
 
+@audited
 class KpiPlanPoint(TenantModel):
     """An explicitly planned value for one period (else the path is linear)."""
 
@@ -110,6 +111,7 @@ class KpiReading(TenantModel):
                                                name="kpis_reading_one_per_period")]
 
 
+@audited
 class KpiLink(TenantModel):
     """A KPI serves an initiative or a strategic objective, with a weight."""
 

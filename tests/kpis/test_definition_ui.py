@@ -557,3 +557,24 @@ def test_api_plan_of_a_foreign_kpi_is_404_without_a_leak(world, kpi, foreign):
         assert "Globex" not in response.content.decode()
     response = api_client_for(world.b_executive.user).get(f"{API}/kpis/{kpi.pk}/plan/")
     assert response.status_code == 404 and ORG_A_MARKER not in response.content.decode()
+
+
+def test_plan_and_link_changes_are_kept_in_the_audit_history(world, kpi):
+    """A planned value moves the expected path (and every variance): its old values and
+    who changed it stay on record, as do links made and removed."""
+    executive = world.a[Role.EXECUTIVE].membership
+    march = dt.date(2026, 3, 1)
+    services.kpi_plan_set(membership=executive, kpi_id=kpi.pk, points={march: "84.5"})
+    services.kpi_plan_set(membership=executive, kpi_id=kpi.pk, points={march: "83"})
+    services.kpi_plan_set(membership=executive, kpi_id=kpi.pk, points={march: None})
+    initiative = world.initiative
+    link = services.kpi_link(membership=executive, kpi_id=kpi.pk, initiative=initiative)
+    services.kpi_unlink(membership=executive, link_id=link.pk)
+    with scopes_disabled():
+        plan_history = list(KpiPlanPoint.pgh_event_model.objects.filter(kpi_id=kpi.pk)
+                            .order_by("pgh_id").values_list("pgh_label", "value"))
+        link_history = list(KpiLink.pgh_event_model.objects.filter(kpi_id=kpi.pk)
+                            .order_by("pgh_id").values_list("pgh_label", "initiative_id"))
+    assert plan_history == [("insert", Decimal("84.5")), ("update", Decimal("83")),
+                            ("delete", Decimal("83"))]
+    assert link_history == [("insert", initiative.pk), ("delete", initiative.pk)]
