@@ -27,6 +27,7 @@ __all__ = [
     "Rag",
     "RagColour",
     "Thresholds",
+    "annualise",
     "apply_staleness",
     "combine_financial",
     "financial_rag",
@@ -211,6 +212,7 @@ def financial_rag(
     is_cost: bool,
     thresholds: Thresholds,
     currency: str,
+    explain: bool = True,
 ) -> Rag:
     """Money status of a benefit (more is better) or a cost (more than budget is worse).
 
@@ -218,7 +220,8 @@ def financial_rag(
     lowers it; spending at most the budget is green. The ratio is coloured with
     ``thresholds``. With ``actual`` (compared with the same ``planned``) the worse of
     forecast and actual sets the colour, and the explanation says which one it was.
-    A zero or negative plan gives GREY.
+    A zero or negative plan gives GREY. ``explain=False`` skips writing the sentence
+    (the explanation is empty) for jobs that keep only the colour.
     """
     _require_decimal("planned", planned)
     _require_decimal("forecast", forecast)
@@ -246,7 +249,9 @@ def financial_rag(
             label, amount, other_label, other = "actual", actual, "forecast", forecast
         else:
             other_label, other = "actual", actual
-        if actual == forecast:
+        if not explain:
+            pass
+        elif actual == forecast:
             note = " (actual the same)"
         else:
             cost_word = " cost" if is_cost else ""
@@ -255,6 +260,8 @@ def financial_rag(
     if not is_cost:
         ratio = _CTX.divide(amount, planned)
         colour, rule = _rule(ratio, thresholds)
+        if not explain:
+            return Rag(colour, "")
         shown = _percent_text(ratio, boundaries=(thresholds.red_below, thresholds.green_at))
         return Rag(
             colour,
@@ -262,13 +269,17 @@ def financial_rag(
             f"{rule} → {colour}",
         )
 
+    within_budget = amount <= planned
+    if not within_budget:
+        ratio = _CTX.divide(planned, amount)  # in (0, 1): how much of the cost the budget covers
+        colour, rule = _rule(ratio, thresholds)
+    if not explain:
+        return Rag(RagColour.GREEN if within_budget else colour, "")
     share = _CTX.divide(amount, planned)  # cost as a share of budget, for display
     shown_share = _percent_text(share, boundaries=(_ONE,))
     head = f"{label} cost {money(amount)} is {shown_share} % of budget {money(planned)}{note}"
-    if amount <= planned:
+    if within_budget:
         return Rag(RagColour.GREEN, f"{head}, within budget → {RagColour.GREEN}")
-    ratio = _CTX.divide(planned, amount)  # in (0, 1): how much of the cost the budget covers
-    colour, rule = _rule(ratio, thresholds)
     covered = _percent_text(ratio, boundaries=(thresholds.red_below, thresholds.green_at, _ONE))
     return Rag(colour, f"{head}, so the budget covers {covered} % of it, {rule} → {colour}")
 
@@ -283,13 +294,14 @@ class LineTotals:
     is_cost: bool
 
 
-def combine_financial(lines: Sequence[LineTotals], *, thresholds: Thresholds, currency: str) -> Rag:
+def combine_financial(lines: Sequence[LineTotals], *, thresholds: Thresholds, currency: str,
+                      explain: bool = True) -> Rag:
     """Money status of several lines: benefits summed and judged together, costs likewise.
 
     The colour is the worse of the two (GREY only if both are GREY); the explanation is
     ``"benefits: ...; costs: ..."`` for the groups that have lines. A group's actual is
     used only when every line in it has one (otherwise missing actuals would look like
-    shortfalls).
+    shortfalls). ``explain=False`` as for ``financial_rag``.
     """
     parts: list[str] = []
     colours: list[RagColour] = []
@@ -310,12 +322,13 @@ def combine_financial(lines: Sequence[LineTotals], *, thresholds: Thresholds, cu
             is_cost=is_cost,
             thresholds=thresholds,
             currency=currency,
+            explain=explain,
         )
         colours.append(rag.colour)
-        parts.append(f"{name}: {rag.explanation}")
+        parts.append(f"{name}: {rag.explanation}" if explain else "")
     if not parts:
         return Rag(RagColour.GREY, "no impact lines")
-    return Rag(worst_colour(colours), "; ".join(parts))
+    return Rag(worst_colour(colours), "; ".join(parts) if explain else "")
 
 
 # --------------------------------------------------------------------------- milestones
@@ -507,9 +520,13 @@ def run_rate(monthly: Mapping[date, Decimal], *, as_of: date) -> Decimal:
     eligible = [m for m in monthly if _month_index(m) <= limit]
     if not eligible:
         return Decimal("0")
-    value = monthly[max(eligible, key=_month_index)]
-    _require_decimal("monthly value", value)
-    return value * _TWELVE
+    return annualise(monthly[max(eligible, key=_month_index)])
+
+
+def annualise(monthly: Decimal) -> Decimal:
+    """A monthly value as a yearly one (the run-rate of a single month)."""
+    _require_decimal("monthly value", monthly)
+    return monthly * _TWELVE
 
 
 def totals_by_fiscal_year(

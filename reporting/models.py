@@ -12,7 +12,14 @@ from django.db import models
 from django.db.models import Q
 
 from cat4.tenancy.models import TenantModel
-from initiatives.models import BusinessUnit, Initiative, Portfolio, Program, Stage
+from initiatives.models import (
+    BusinessUnit,
+    ImpactLine,
+    Initiative,
+    Portfolio,
+    Program,
+    Stage,
+)
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 RAG_CHOICES = [("green", "Green"), ("amber", "Amber"), ("red", "Red"), ("grey", "Grey")]
@@ -73,12 +80,50 @@ class InitiativeYearValue(TenantModel):
                                 name="reporting_year_value_fy")]
 
 
+class LineYearValue(TenantModel):
+    """One impact line's value sums in one fiscal year: the first rollup level, so the
+    rebuild of the facts and year rows never reads the ~1M raw monthly values. Only the
+    lines whose values changed since the last run are summed again (``DirtyLine``).
+    ``outturn`` is the actual where a month has one, else the forecast."""
+
+    line = models.ForeignKey(ImpactLine, on_delete=models.CASCADE, related_name="+")
+    fiscal_year = models.PositiveSmallIntegerField()
+    planned = models.DecimalField(**MONEY, default=0)
+    forecast = models.DecimalField(**MONEY, default=0)
+    actual = models.DecimalField(**MONEY, default=0)
+    outturn = models.DecimalField(**MONEY, default=0)
+    forecast_cells = models.PositiveIntegerField(default=0)  # forecast values, zeros too
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["line", "fiscal_year"],
+                                               name="reporting_line_year_unique")]
+        indexes = [models.Index(fields=["organization"], name="reporting_line_year_org")]
+
+
+class DirtyLine(TenantModel):
+    """A mark that a line's monthly values changed and its ``LineYearValue`` rows must
+    be summed again. Written by PostgreSQL triggers on every insert, update and delete
+    of monthly values (migration 0002), whatever code made the change; taken (deleted)
+    by the rollup job in the transaction that sums the lines again. One row per
+    statement and line, no unique key: a mark written by a transaction that has not
+    committed yet is invisible to the job's delete and stays for the next run."""
+
+    line_id = models.BigIntegerField()  # no foreign key: the line may be gone
+
+    class Meta:
+        indexes = [models.Index(fields=["organization"], name="reporting_dirty_line_org")]
+
+
 class RollupRun(TenantModel):
-    """When an organisation's rollups were last rebuilt, and how long it took."""
+    """When an organisation's rollups were last rebuilt, how long it took, and which
+    fiscal year start the line sums were made with (another start sums every line
+    again)."""
 
     finished_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField()
     initiatives = models.PositiveIntegerField()
+    lines_summed = models.PositiveIntegerField(default=0)
+    fiscal_year_start_month = models.PositiveSmallIntegerField(null=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization"],

@@ -28,3 +28,10 @@ def try_org_job_lock(job: str, organization_id: int):
         if acquired:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", keys)
+
+
+def org_job_xact_lock(job: str, organization_id: int) -> None:
+    """Wait for the (job, organisation) lock and hold it until the transaction ends.
+    The same key as ``try_org_job_lock``: a session that holds that one gets this at once."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", _keys(job, organization_id))

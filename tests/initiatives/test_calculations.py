@@ -830,3 +830,19 @@ def test_format_money_sign_and_shape(amount):
     text = format_money(amount, "EUR")
     assert re.fullmatch(r"-?EUR [\d,]+(\.\d+)?( (k|M|bn))?", text)
     assert text.startswith("-") == (amount <= D("-0.5"))
+
+
+@PROPERTY
+@given(planned=money, forecast=money, actual=st.none() | money, is_cost=st.booleans(),
+       t=thresholds())
+def test_without_the_sentence_the_colour_is_the_same(planned, forecast, actual, is_cost, t):
+    kwargs = {"planned": planned, "forecast": forecast, "actual": actual,
+              "is_cost": is_cost, "thresholds": t, "currency": "EUR"}
+    plain = financial_rag(**kwargs, explain=False)
+    assert plain.colour is financial_rag(**kwargs).colour
+    if plain.colour is not GREY:
+        assert plain.explanation == ""
+    lines = [LineTotals(planned=planned, forecast=forecast, actual=actual, is_cost=is_cost),
+             LineTotals(planned=planned, forecast=actual or forecast, is_cost=not is_cost)]
+    assert (combine_financial(lines, thresholds=t, currency="EUR", explain=False).colour
+            is combine_financial(lines, thresholds=t, currency="EUR").colour)

@@ -3,18 +3,26 @@ the same colours as the initiative page, idempotent, and fiscal years cut at the
 organisation's own start month."""
 
 import datetime as dt
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from initiatives import calculations as calc
 from initiatives import selectors as initiative_selectors
-from initiatives.models import Initiative, MonthlyValue, StatusUpdate
+from initiatives.models import ImpactLine, Initiative, MonthlyValue, StatusUpdate
 from reporting import rollups
-from reporting.models import InitiativeFact, InitiativeYearValue, RollupRun
+from reporting.models import (
+    DirtyLine,
+    InitiativeFact,
+    InitiativeYearValue,
+    LineYearValue,
+    RollupRun,
+)
 from reporting.tasks import refresh_rollups_for
 from tests.factories import (
     ImpactLineFactory,
@@ -189,31 +197,129 @@ def test_other_organisations_are_untouched(org_april, world):
         assert InitiativeFact.objects.filter(organization=org_april).count() == 3
 
 
-def test_pure_function_matches_sql_aggregates(org_april):
-    """The as-of path: aggregates made from raw rows equal the SQL's, so build_rows
-    can be fed from audit history."""
-    with scope(organization=org_april):
-        inputs = rollups.load_inputs(organization=org_april, today=TODAY)
-        cells = [(v.line.initiative_id, v.line_id, v.line.category == "one_time_cost",
-                  v.month, v.kind, v.amount)
-                 for v in MonthlyValue.objects.filter(organization=org_april)
-                 .select_related("line")]
-    from_rows = rollups.value_aggregates(cells, start_month=4)
-    key = lambda v: (v.initiative_id, v.fiscal_year, v.is_cost)  # noqa: E731
-    assert sorted(from_rows, key=key) == sorted(inputs.values, key=key)
-    with scope(organization=org_april):
+def line_sums(org):
+    with scopes_disabled():
+        return sorted(LineYearValue.objects.filter(organization=org).values_list(
+            "line_id", "fiscal_year", "planned", "forecast", "actual", "outturn",
+            "forecast_cells"))
+
+
+def test_only_changed_lines_are_summed_again_and_match_a_full_rebuild(org_april):
+    first = rollups.rebuild(organization=org_april, today=TODAY)
+    assert first.lines_summed == 3  # the first run sums every line
+    assert rollups.rebuild(organization=org_april, today=TODAY).lines_summed == 0
+    with scopes_disabled():
         a = Initiative.objects.get(code="AP-1")
-        facts = [calc.MilestoneFacts(title=m.title, due_date=m.due_date,
-                                     done_date=m.done_date, weight=m.weight, waived=m.waived)
-                 for m in a.milestones.all()]
-    by_id = {i.initiative_id: i for i in inputs.initiatives}
-    assert rollups.milestone_summary(facts, today=TODAY) == by_id[a.pk].milestones
-    rows = rollups.build_rows(initiatives=inputs.initiatives, values=from_rows,
-                              run_rates=inputs.run_rates, thresholds=calc.Thresholds(),
-                              currency="EUR", today=TODAY)
-    fact = next(f for f in rows.facts if f.initiative_id == a.pk)
-    assert fact.schedule_rag == "red"  # 75 days overdue
-    assert "overdue" in fact.schedule_explanation
+        benefit = a.impact_lines.get(category="cost_reduction")
+        # An actual for April replaces its forecast in the outturn.
+        value(benefit, dt.date(2026, 4, 1), "actual", "650")
+        MonthlyValue.objects.filter(line=benefit, month=dt.date(2026, 3, 1),
+                                    kind="planned").update(amount=D("1100"))
+    run = rollups.rebuild(organization=org_april, today=TODAY)
+    assert run.lines_summed == 1
+    assert year_rows(org_april) == raw_expectations(org_april, 4)
+    assert year_rows(org_april)[(a.pk, 2027)]["outturn"] == D("650")
+    incremental = line_sums(org_april)
+    with scopes_disabled():
+        assert not DirtyLine.objects.filter(organization=org_april).exists()
+    rollups.rebuild(organization=org_april, today=TODAY, full=True)
+    assert line_sums(org_april) == incremental
+
+
+def test_deleted_values_and_lines_leave_the_sums(org_april):
+    rollups.rebuild(organization=org_april, today=TODAY)
+    with scopes_disabled():
+        a = Initiative.objects.get(code="AP-1")
+        a.impact_lines.get(category="one_time_cost").delete()
+        MonthlyValue.objects.filter(line__initiative=a, month=dt.date(2026, 3, 1)).delete()
+    rollups.rebuild(organization=org_april, today=TODAY)
+    assert year_rows(org_april) == raw_expectations(org_april, 4)
+    assert (a.pk, 2026) not in year_rows(org_april)
+    assert year_rows(org_april)[(a.pk, 2027)]["otc_planned"] == 0
+    with scopes_disabled():
+        assert set(LineYearValue.objects.filter(organization=org_april)
+                   .values_list("line__initiative__code", flat=True)) == {"AP-1", "AP-3"}
+
+
+def test_a_new_fiscal_year_start_sums_every_line_again(org_april):
+    rollups.rebuild(organization=org_april, today=TODAY)
+    org_april.fiscal_year_start_month = 1
+    org_april.save(update_fields=["fiscal_year_start_month"])
+    run = rollups.rebuild(organization=org_april, today=TODAY)
+    assert run.lines_summed == 3 and run.fiscal_year_start_month == 1
+    assert year_rows(org_april) == raw_expectations(org_april, 1)
+
+
+def test_one_statement_marks_each_of_its_lines_once(org_april):
+    with scopes_disabled():
+        DirtyLine.objects.filter(organization=org_april).delete()
+        lines = list(ImpactLine.objects.filter(organization=org_april).order_by("pk"))
+        MonthlyValue.objects.bulk_create(
+            [MonthlyValue(organization=org_april, line=line, month=dt.date(2028, m, 1),
+                          kind="planned", amount=D("1")) for line in lines for m in (1, 2)])
+        marks = sorted(DirtyLine.objects.filter(organization=org_april)
+                       .values_list("line_id", flat=True))
+    assert marks == sorted(line.pk for line in lines)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committed_during_a_run_is_summed_by_the_next_one(org_april):
+    """A writer's mark is invisible to a run until the writer commits, so the run
+    leaves it for the next one: no change is lost between two runs."""
+    rollups.rebuild(organization=org_april, today=TODAY)
+    with scopes_disabled():
+        a = Initiative.objects.get(code="AP-1")
+        benefit = a.impact_lines.get(category="cost_reduction")
+    written, release = threading.Event(), threading.Event()
+    errors: list = []
+
+    def writer():
+        try:
+            with scopes_disabled(), transaction.atomic():
+                MonthlyValue.objects.filter(line=benefit, month=dt.date(2026, 4, 1),
+                                            kind="planned").update(amount=D("5000"))
+                written.set()
+                assert release.wait(10)
+        except Exception as exc:  # asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert written.wait(10)
+    during = rollups.rebuild(organization=org_april, today=TODAY)
+    release.set()
+    thread.join(10)
+    assert not errors and not thread.is_alive()
+    assert during.lines_summed == 0
+    assert year_rows(org_april)[(a.pk, 2027)]["planned"] == D("1500")  # not committed yet
+    after = rollups.rebuild(organization=org_april, today=TODAY)
+    assert after.lines_summed == 1
+    assert year_rows(org_april)[(a.pk, 2027)]["planned"] == D("5500")
+    assert year_rows(org_april) == raw_expectations(org_april, 4)
+
+
+def test_judge_gives_the_same_colours_without_the_sentences(org_april):
+    """The rollups judge without writing the money sentence; the colours must be the
+    ones the explained judgement gives."""
+    base = rollups.InitiativeInput(
+        initiative_id=1, stage="decided", created=TODAY, last_update=TODAY,
+        cadence_days=30, benefit_lines=1, cost_lines=1, milestones=2, overdue=1,
+        oldest_overdue_due=TODAY - dt.timedelta(days=10), oldest_overdue_title="Pilot",
+        planned=D("1000"), outturn=D("900"), cost_planned=D("100"),
+        cost_outturn=D("100"), forecast_cells=3)
+    cases = [base, base._replace(outturn=D("500")), base._replace(cost_outturn=D("130")),
+             base._replace(cost_outturn=D("99")), base._replace(planned=D("0")),
+             base._replace(forecast_cells=0), base._replace(benefit_lines=0),
+             base._replace(created=TODAY - dt.timedelta(days=90), last_update=None)]
+    for case in cases:
+        explained = rollups.judge(case, thresholds=calc.Thresholds(), currency="EUR",
+                                  today=TODAY)
+        plain = rollups.judge(case, thresholds=calc.Thresholds(), currency="EUR",
+                              today=TODAY, explain=False)
+        assert (plain.schedule, plain.stale) == (explained.schedule, explained.stale)
+        assert plain.financial.colour == explained.financial.colour, case
 
 
 def test_task_rebuilds_under_the_lock(org_april):
