@@ -1,10 +1,17 @@
 from django.urls import path
 
+from . import dashboard as dashboard_api
 from . import exports as exports_api
 from . import imports as imports_api
 
 # Mounted under /api/v1/o/<slug:org_slug>/ by cat4/urls.py.
 org_urlpatterns: list = []
+
+# The portfolio dashboard's figures (the page /o/<slug>/dashboard/).
+
+org_urlpatterns += [
+    path("dashboard/", dashboard_api.DashboardView.as_view(), name="api_dashboard"),
+]
 
 # Exports and board packs (issue #5).
 

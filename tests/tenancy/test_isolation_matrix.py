@@ -508,6 +508,7 @@ API_CASES = [
          data={"comment": "Owner chased"}),
     Case("api_escalation_resolve", "POST", ESCALATION_ACTORS, _escalation,
          data={"comment": "Update posted"}),
+    Case("api_dashboard", "GET", ALL),
     Case("api_export_initiatives_xlsx", "GET", ALL),
     Case("api_export_initiatives_csv", "GET", ALL),
     Case("api_board_pack_list", "GET", STEERERS),
