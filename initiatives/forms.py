@@ -13,6 +13,7 @@ from .models import (
     Confidence,
     Function,
     ImpactCategory,
+    Portfolio,
     Program,
     RiskStatus,
     Stage,
@@ -167,20 +168,47 @@ class DecisionForm(forms.Form):
 
 
 class InitiativeFilterForm(forms.Form):
+    """The initiative list's filters, also those of its exports (page and API) and of the
+    initiatives API list. Every id is resolved inside the organisation: an id of another
+    organisation is a field error ("Select a valid choice"), never a lookup outside it."""
+
     q = forms.CharField(required=False, label="Search")
     stage = forms.ChoiceField(required=False, choices=[("", "All stages"), *Stage.choices])
+    portfolio = forms.ModelChoiceField(queryset=Portfolio.objects.none(), required=False,
+                                       empty_label="All portfolios")
     program = forms.ModelChoiceField(queryset=Program.objects.none(), required=False,
                                      empty_label="All programs")
+    business_unit = forms.ModelChoiceField(queryset=BusinessUnit.objects.none(),
+                                           required=False, empty_label="All business units",
+                                           label="Business unit")
     owner = MemberChoiceField(queryset=User.objects.none(), required=False,
                               empty_label="All owners")
     sort = forms.ChoiceField(required=False, choices=[
         ("code", "Code"), ("title", "Title"), ("stage", "Stage"), ("target", "Target date"),
         ("-target", "Target date, latest first"), ("owner", "Owner")])
 
+    ID_FIELDS = ("portfolio", "program", "business_unit", "owner")
+
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["portfolio"].queryset = Portfolio.objects.filter(organization=organization)
         self.fields["program"].queryset = Program.objects.filter(organization=organization)
+        self.fields["business_unit"].queryset = BusinessUnit.objects.filter(
+            organization=organization)
         self.fields["owner"].queryset = members_of(organization)
+
+    def list_filters(self) -> dict:
+        """Keyword arguments of ``initiatives.selectors.initiative_list`` from the valid
+        fields (an invalid field is left out, and shows its error on the page; callers
+        that must refuse invalid input check ``is_valid()`` first)."""
+        cleaned = {}
+        if self.is_bound:
+            self.is_valid()  # an invalid field is not in cleaned_data
+            cleaned = self.cleaned_data
+        filters = {name: cleaned[name].pk if cleaned.get(name) else None
+                   for name in self.ID_FIELDS}
+        return {"stage": cleaned.get("stage") or "", **filters,
+                "query": cleaned.get("q") or "", "sort": cleaned.get("sort") or "code"}
 
 
 def parse_month_key(key: str) -> date | None:

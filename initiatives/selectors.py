@@ -79,15 +79,22 @@ def freshness_of(initiative: Initiative, *, last_update_at=_NOT_ANNOTATED,
     )
 
 
-def initiative_list(*, organization: Organization, stage: str = "", program=None,
-                    owner=None, query: str = "", sort: str = "code") -> QuerySet[Initiative]:
+def initiative_list(*, organization: Organization, stage: str = "", portfolio=None,
+                    program=None, business_unit=None, owner=None, query: str = "",
+                    sort: str = "code") -> QuerySet[Initiative]:
+    """The organisation's initiatives, filtered (ids already resolved inside the
+    organisation, e.g. by ``InitiativeFilterForm``) and sorted by ``SORTS``."""
     qs = (Initiative.objects.filter(organization=organization)
           .select_related("program__portfolio", "owner", "sponsor", "controller",
                           "business_unit", "function"))
     if stage:
         qs = qs.filter(stage=stage)
+    if portfolio:
+        qs = qs.filter(program__portfolio_id=portfolio)
     if program:
         qs = qs.filter(program_id=program)
+    if business_unit:
+        qs = qs.filter(business_unit_id=business_unit)
     if owner:
         qs = qs.filter(owner_id=owner)
     if query:

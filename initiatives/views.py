@@ -48,12 +48,9 @@ def _require(allowed: bool):
 def initiative_list(request, org_slug):
     org = request.organization
     form = InitiativeFilterForm(request.GET or None, organization=org)
-    filters = form.cleaned_data if form.is_valid() else {}
-    qs = selectors.initiative_list(
-        organization=org, stage=filters.get("stage") or "",
-        program=filters.get("program").pk if filters.get("program") else None,
-        owner=filters.get("owner").pk if filters.get("owner") else None,
-        query=filters.get("q") or "", sort=filters.get("sort") or "code")
+    # An invalid field (an id of another organisation...) shows its error and is left
+    # out; the other filters still apply.
+    qs = selectors.initiative_list(organization=org, **form.list_filters())
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     totals = selectors.value_totals(organization=org,
                                    initiative_ids=[i.pk for i in page.object_list])
@@ -62,6 +59,8 @@ def initiative_list(request, org_slug):
             for i in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
+    for name in form.errors:  # pages and exports carry the filters that apply
+        query.pop(name, None)
     context = {"form": form, "page": page, "rows": rows, "query": query.urlencode(),
                "can_create": permissions.can_create_initiative(membership=request.membership)}
     template = partial_template(request, "initiatives/list.html", "results")

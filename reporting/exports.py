@@ -82,12 +82,7 @@ def parse_filters(data, *, organization: Organization) -> dict:
     form = InitiativeFilterForm(data, organization=organization)
     if not form.is_valid():
         raise FilterError({k: [str(m) for m in v] for k, v in form.errors.items()})
-    cleaned = form.cleaned_data
-    return {"stage": cleaned.get("stage") or "",
-            "program": cleaned["program"].pk if cleaned.get("program") else None,
-            "owner": cleaned["owner"].pk if cleaned.get("owner") else None,
-            "query": cleaned.get("q") or "",
-            "sort": cleaned.get("sort") or "code"}
+    return form.list_filters()
 
 
 # --- Rows ------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Exports and board packs in the API.
 
 The exports take the initiative list's filters as query parameters (``q``, ``stage``,
-``program``, ``owner``, ``sort``); an invalid one answers 400 with the field's error.
+``portfolio``, ``program``, ``business_unit``, ``owner``, ``sort``); an invalid one (an id
+of another organisation included) answers 400 with the field's error.
 Board packs: list, request (202, queued), detail (status, progress, step, error,
 snapshot SHA-256) and the PDF download once ready.
 """
@@ -51,7 +52,10 @@ class PdfRenderer(_FileRenderer):
 FILTER_PARAMETERS = [
     OpenApiParameter("q", str, description="Code or title contains this text."),
     OpenApiParameter("stage", str, enum=Stage.values),
+    OpenApiParameter("portfolio", int, description="A portfolio id of the organisation."),
     OpenApiParameter("program", int, description="A program id of the organisation."),
+    OpenApiParameter("business_unit", int,
+                     description="A business unit id of the organisation."),
     OpenApiParameter("owner", int, description="A user id of an owner in the organisation."),
     OpenApiParameter("sort", str, enum=[value for value, _label
                                         in InitiativeFilterForm.base_fields["sort"].choices]),

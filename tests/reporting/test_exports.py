@@ -17,7 +17,14 @@ from django_scopes import scope, scopes_disabled
 from openpyxl import load_workbook
 
 from cat4.tenancy.models import Role
-from initiatives.models import ImpactCategory, Initiative, MonthlyValue, Program, ValueKind
+from initiatives.models import (
+    BusinessUnit,
+    ImpactCategory,
+    Initiative,
+    MonthlyValue,
+    Program,
+    ValueKind,
+)
 from kpis.models import Kpi, KpiLink, KpiReading, KpiSnapshot
 from reporting import exports
 from tests.conftest import ORG_A_MARKER, ORG_B_MARKER, api_client_for, client_for
@@ -339,3 +346,122 @@ def test_list_page_links_carry_the_filters(data):
     html = client.get(url, {"stage": "identified", "q": "freight"}).content.decode()
     assert "exports/initiatives.xlsx?" in html and "exports/initiatives.csv?" in html
     assert "stage=identified" in html and "q=freight" in html
+
+
+# --- Portfolio and business-unit filters -------------------------------------------------
+
+
+@pytest.fixture
+def units(data):
+    """AC-100 in Logistics; AC-200 (another program and portfolio) in Finance; AC-300 in
+    AC-200's portfolio without a unit; org B with a portfolio and a unit of its own."""
+    with scopes_disabled():
+        org = data.org_a
+        logistics = BusinessUnit.objects.create(organization=org, name="Logistics")
+        finance = BusinessUnit.objects.create(organization=org, name="Finance")
+        Initiative.objects.filter(organization=org, code="AC-100").update(
+            business_unit=logistics)
+        hostile = Initiative.objects.get(organization=org, code="AC-200")
+        hostile.business_unit = finance
+        hostile.save(update_fields=["business_unit"])
+        _fill(InitiativeFactory(program=hostile.program, code="AC-300", title="Racking",
+                                owner=data.a[Role.OWNER].user))
+        b_initiative = Initiative.objects.get(organization=data.org_b, code="GX-001")
+        b_unit = BusinessUnit.objects.create(organization=data.org_b,
+                                             name=f"{ORG_B_MARKER} unit")
+        b_initiative.business_unit = b_unit
+        b_initiative.save(update_fields=["business_unit"])
+        return {"procurement": data.initiative.program.portfolio_id,
+                "warehousing": hostile.program.portfolio_id,
+                "logistics": logistics.pk, "finance": finance.pk,
+                "owner": data.a[Role.OWNER].user.pk,
+                "b_portfolio": b_initiative.program.portfolio_id, "b_unit": b_unit.pk}
+
+
+def _codes_in_both(response_csv, response_xlsx) -> set[str]:
+    """The codes of the csv, checked against every sheet of the xlsx that names one."""
+    assert response_csv.status_code == 200 and response_xlsx.status_code == 200
+    rows = list(csv.reader(io.StringIO(_body(response_csv).decode("utf-8-sig"))))
+    codes = {r[0] for r in rows[1:]}
+    book = _workbook(response_xlsx)
+    assert {r[0] for r in list(book["Initiatives"].iter_rows(values_only=True))[1:]} == codes
+    assert {r[0] for r in list(book["Values"].iter_rows(values_only=True))[1:]} == codes
+    for sheet in ("Milestones", "KPIs"):
+        assert {r[0] for r in list(book[sheet].iter_rows(values_only=True))[1:]} <= codes
+    return codes
+
+
+def _portfolio_cases(u):
+    return [
+        ({"portfolio": u["procurement"]}, {"AC-100"}),
+        ({"portfolio": u["warehousing"]}, {"AC-200", "AC-300"}),
+        ({"business_unit": u["logistics"]}, {"AC-100"}),
+        ({"business_unit": u["finance"]}, {"AC-200"}),
+        ({"portfolio": u["warehousing"], "business_unit": u["finance"]}, {"AC-200"}),
+        ({"portfolio": u["warehousing"], "owner": u["owner"]}, {"AC-300"}),
+        ({"portfolio": u["warehousing"], "q": "rack"}, {"AC-300"}),
+        ({"portfolio": u["procurement"], "business_unit": u["finance"]}, set()),
+        ({"business_unit": u["logistics"], "stage": "closed"}, set()),
+    ]
+
+
+def test_page_exports_filter_by_portfolio_and_business_unit(data, units):
+    client = client_for(data.a[Role.EXECUTIVE].user)
+    for params, codes in _portfolio_cases(units):
+        found = _codes_in_both(client.get(_csv_url(data, **params)),
+                               client.get(_xlsx_url(data, **params)))
+        assert found == codes, params
+    # The Business unit and Portfolio columns say so.
+    rows = list(csv.reader(io.StringIO(_body(client.get(_csv_url(
+        data, business_unit=units["logistics"]))).decode("utf-8-sig"))))
+    assert rows[0][4:6] == ["Portfolio", "Business unit"] and rows[1][5] == "Logistics"
+
+
+def test_api_exports_filter_by_portfolio_and_business_unit(data, units):
+    api = api_client_for(data.a[Role.VIEWER].user)
+    csv_url = reverse("api_export_initiatives_csv", kwargs={"org_slug": "acme"})
+    xlsx_url = reverse("api_export_initiatives_xlsx", kwargs={"org_slug": "acme"})
+    for params, codes in _portfolio_cases(units):
+        found = _codes_in_both(
+            api.get(csv_url, params, HTTP_ACCEPT="text/csv"),
+            api.get(xlsx_url, params, HTTP_ACCEPT=exports.XLSX_CONTENT_TYPE))
+        assert found == codes, params
+
+
+@pytest.mark.parametrize("field", ["portfolio", "business_unit"])
+def test_a_foreign_portfolio_or_unit_is_refused_by_every_export(data, units, field):
+    foreign = units["b_portfolio" if field == "portfolio" else "b_unit"]
+    client = client_for(data.a[Role.EXECUTIVE].user)
+    for url in (_csv_url(data, **{field: foreign}), _xlsx_url(data, **{field: foreign})):
+        response = client.get(url)
+        assert response.status_code == 400 and field in response.content.decode()
+    api = api_client_for(data.a[Role.EXECUTIVE].user)
+    for name in ("api_export_initiatives_csv", "api_export_initiatives_xlsx"):
+        response = api.get(reverse(name, kwargs={"org_slug": "acme"}), {field: foreign})
+        assert response.status_code == 400 and list(response.json()) == [field], name
+        assert ORG_B_MARKER not in response.content.decode()
+
+
+def test_parse_filters_passes_portfolio_and_business_unit(data, units):
+    from django.http import QueryDict
+
+    query = QueryDict(f"portfolio={units['warehousing']}&business_unit={units['finance']}"
+                      "&stage=identified&sort=-target")
+    with scope(organization=data.org_a):
+        assert exports.parse_filters(query, organization=data.org_a) == {
+            "stage": "identified", "portfolio": units["warehousing"], "program": None,
+            "business_unit": units["finance"], "owner": None, "query": "",
+            "sort": "-target"}
+
+
+def test_list_page_export_links_carry_portfolio_and_business_unit(data, units):
+    client = client_for(data.a[Role.VIEWER].user)
+    params = {"portfolio": units["warehousing"], "business_unit": units["finance"]}
+    html = client.get(reverse("initiative_list", kwargs={"org_slug": "acme"}),
+                      params).content.decode()
+    query = f"portfolio={units['warehousing']}&amp;business_unit={units['finance']}"
+    assert f"exports/initiatives.xlsx?{query}" in html
+    assert f"exports/initiatives.csv?{query}" in html
+    # Following the link exports what the page lists.
+    assert _codes_in_both(client.get(_csv_url(data, **params)),
+                          client.get(_xlsx_url(data, **params))) == {"AC-200"}
