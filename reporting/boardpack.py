@@ -467,7 +467,7 @@ def _build(pack: BoardPack) -> None:
     with transaction.atomic():
         BoardPack.objects.filter(pk=pack.pk).update(
             file=pack.file.name, size=len(rendered.content), status=JobStatus.READY,
-            progress=100, step=f"Ready: {rendered.pages} pages", finished_at=timezone.now())
+            progress=100, step=f"{rendered.pages} pages", finished_at=timezone.now())
 
 
 def board_pack_rerender(*, pack: BoardPack) -> RenderedPack:

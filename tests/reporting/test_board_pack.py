@@ -133,7 +133,7 @@ def test_build_makes_snapshot_then_pdf_with_the_headline_numbers(
     assert "EUR 30,000.00" in text and "EUR 22,501.50" in text
     assert "AC-100 Acme freight tender" in text
     assert "Money off plan" in text
-    assert "Ready: " in pack.step
+    assert re.fullmatch(r"\d+ pages", pack.step)  # beside the status, not "Ready" again
 
 
 def test_same_snapshot_renders_the_same_pdf(portfolio):
