@@ -423,7 +423,8 @@ def board_pack_build(*, board_pack_id: int) -> str:
     with try_org_job_lock(f"reporting.build_board_pack:{pack.pk}", organization.pk) as got:
         if not got:
             return "locked"
-        with scope(organization=organization):
+        # The organisation's time zone, as its pages: "today" and the dates in the pack.
+        with scope(organization=organization), timezone.override(organization.zone):
             claimed = BoardPack.objects.filter(
                 pk=pack.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
                 status=JobStatus.RUNNING, started_at=timezone.now(), progress=5,

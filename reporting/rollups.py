@@ -50,8 +50,8 @@ class InitiativeInput(NamedTuple):
 
     initiative_id: int
     stage: str
-    created: date  # local date of creation
-    last_update: date | None  # local date of the newest status update
+    created: date  # date of creation in the organisation's time zone
+    last_update: date | None  # the same of the newest status update
     cadence_days: int
     benefit_lines: int
     cost_lines: int
@@ -371,9 +371,10 @@ def rebuild(*, organization: Organization, today: date | None = None, full: bool
     ``full``, on the first run or after a change of fiscal year start), then the year
     rows and facts. Idempotent; two runs for one organisation wait for each other."""
     started = time.monotonic()
-    today = today or timezone.localdate()
+    today = today or timezone.localdate(timezone=organization.zone)
+    # Creation and update dates are the organisation's local dates, as on its pages.
     params = {"org": organization.pk, "today": today, "now": timezone.now(),
-              "tz": timezone.get_current_timezone_name()}
+              "tz": organization.time_zone}
     with scope(organization=organization), transaction.atomic(), \
             connection.cursor() as cursor:
         org_job_xact_lock(JOB, organization.pk)  # the job's lock: a running job first

@@ -13,6 +13,10 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 CACHES["default"]["KEY_PREFIX"] = "cat4-test"
 LOGGING["root"]["level"] = "WARNING"
 WHITENOISE_USE_FINDERS = True  # serve static/ directly; no collectstatic needed
+# Pages, API and jobs run in the organisation's time zone; the factories' organisations
+# are in Europe/Berlin. Test code runs in the same zone, so its "today" is theirs at any
+# hour (in UTC it would be a day behind between 23:00 and midnight).
+TIME_ZONE = "Europe/Berlin"
 
 # Uploaded files of the test run go to a throw-away directory.
 import tempfile  # noqa: E402

@@ -7,6 +7,10 @@ API:    /api/v1/o/<slug>/...  the scope is opened here; membership is
                               checked by the API's permission classes, after
                               DRF has authenticated the token.
 Admin:  /admin/...            staff work across tenants, explicitly unscoped.
+
+Pages and API run in the organisation's time zone (``Organization.time_zone``): times
+are shown in it and "today" (due dates, staleness, the current fiscal year) is its date,
+as in the organisation's jobs.
 """
 
 import re
@@ -14,6 +18,7 @@ import re
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from .selectors import membership_for, organization_by_slug
@@ -46,7 +51,7 @@ class TenantMiddleware:
             if org is None:
                 return self.get_response(request)  # the API view answers 404
             request.organization = org
-            with scope(organization=org):
+            with scope(organization=org), timezone.override(org.zone):
                 return self.get_response(request)
 
         return self.get_response(request)
@@ -62,5 +67,5 @@ class TenantMiddleware:
         request.membership = membership
         if request.session.get(LAST_ORG_SESSION_KEY) != org.slug:
             request.session[LAST_ORG_SESSION_KEY] = org.slug
-        with scope(organization=org):
+        with scope(organization=org), timezone.override(org.zone):
             return self.get_response(request)

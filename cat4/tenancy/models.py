@@ -146,6 +146,11 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The organisation's time zone: its pages, dates and jobs run in it."""
+        return zoneinfo.ZoneInfo(self.time_zone)
+
 
 class TenantModel(models.Model):
     """Base of every tenant-owned table: an organization column and a fail-closed manager."""
