@@ -1,12 +1,14 @@
 """The executive dashboard and its drill-down. Thin: parse the filters, call a
 selector, render (the filtered part alone for htmx requests)."""
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.vary import vary_on_headers
 
 from cat4.common.htmx import partial_template
 from cat4.tenancy.decorators import org_view
+from governance.permissions import can_view_escalations
 from initiatives.permissions import can_view_initiatives
 
 from . import selectors
@@ -35,6 +37,9 @@ def dashboard_initiatives(request, org_slug):
     org = request.organization
     form = DrillFilterForm(request.GET or None, organization=org)
     filters, drill = form.filters(), form.drill()
+    if drill.escalation_level is not None and not can_view_escalations(
+            membership=request.membership):
+        raise PermissionDenied  # escalations are not shown to viewers
     qs = selectors.drill_queryset(organization=org, filters=filters, drill=drill)
     sort = request.GET.get("sort") or ("variance" if drill.variance == "shortfall" else "code")
     page = Paginator(selectors.drill_rows(qs, sort=sort), PAGE_SIZE).get_page(

@@ -12,8 +12,16 @@ The serializers only rename and format: money is a decimal string in the organis
 ``currency`` (top level), dates and times ISO 8601. Every figure that the page links to
 the initiatives behind it carries ``drill``: the query parameters of that drill-down (the
 dashboard's filters plus the figure's own ``stage``, ``schedule_rag`` and
-``financial_rag``, ``variance``, ``stale`` or ``escalation_level``) and the URL of the
-drill-down page with them, which lists those initiatives with their count and sums.
+``financial_rag``, ``variance``, ``stale`` or ``escalation_level``), the URL of the
+drill-down page with them, which lists those initiatives with their count and sums, and
+``api_url``: the same drill-down in the API.
+
+``GET /api/v1/o/<slug>/dashboard/initiatives/`` is that drill-down list, as thin over the
+page's reads (``reporting.views.dashboard_initiatives``): the query string is validated by
+the page's ``reporting.forms.DrillFilterForm``, the rows and their totals come from
+``reporting.selectors.drill_queryset``, ``drill_rows`` and ``drill_totals``, and ``sort``
+has the page's keys and default. Paginated by the API's pagination class (``?page=``),
+with the totals of every page beside the rows.
 """
 
 from dataclasses import asdict
@@ -28,14 +36,16 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from cat4.tenancy.api.base import OrgAPIView
 from cat4.tenancy.api.serializers import UserSerializer
+from governance.permissions import can_view_escalations
 from initiatives.models import Stage
 from initiatives.permissions import can_view_initiatives
 
 from .. import selectors
-from ..forms import DashboardForm
+from ..forms import DashboardForm, DrillFilterForm
 from ..history import as_of_comparison
 from ..models import RAG_CHOICES
 from ..selectors import DrillFilters
@@ -50,10 +60,16 @@ def _money(**kwargs):
 RAG_VALUES = ", ".join(value for value, _label in RAG_CHOICES)
 
 
-def _colour(help_text: str):
+def _colour(help_text: str, **kwargs):
     # A plain string: a ChoiceField under three names (schedule, financial, colour) makes
     # drf-spectacular warn about one choice set with several enum names.
-    return serializers.CharField(read_only=True, help_text=f"{help_text} One of {RAG_VALUES}.")
+    return serializers.CharField(read_only=True, help_text=f"{help_text} One of {RAG_VALUES}.",
+                                 **kwargs)
+
+
+def _form_errors(form) -> dict:
+    """A form's errors as a 400 body: ``{"program": ["…"]}``."""
+    return {name: [str(m) for m in messages] for name, messages in form.errors.items()}
 
 
 # --- Links -----------------------------------------------------------------------------
@@ -65,14 +81,19 @@ class DashboardDrillSerializer(serializers.Serializer):
         help_text="The query parameters of the drill-down: the dashboard's filters plus "
                   "the figure's own.")
     url = serializers.CharField(help_text="The drill-down page with these parameters.")
+    api_url = serializers.CharField(
+        help_text="The same drill-down in the API (GET …/dashboard/initiatives/): the "
+                  "initiatives behind the figure, with their count and sums.")
 
 
 def _drill(context: dict, **figure) -> dict:
     """The drill-down of one figure, as the page links it."""
     filters = context["filters"]
     extra = DrillFilters(**figure).params()
+    query = filters.query(**extra)
     return {"params": {**filters.params(), **extra},
-            "url": f"{context['drill_url']}?{filters.query(**extra)}"}
+            "url": f"{context['drill_url']}?{query}",
+            "api_url": f"{context['drill_api_url']}?{query}"}
 
 
 def _api_url(context: dict, name: str, **kwargs) -> str:
@@ -398,8 +419,7 @@ class DashboardView(OrgAPIView):
         org = self.organization
         form = DashboardForm(request.query_params, organization=org)
         if not form.is_valid():
-            raise exceptions.ValidationError(
-                {name: [str(m) for m in messages] for name, messages in form.errors.items()})
+            raise exceptions.ValidationError(_form_errors(form))
         filters = form.filters()
         data = selectors.dashboard(organization=org, membership=self.membership,
                                    filters=filters)
@@ -408,5 +428,146 @@ class DashboardView(OrgAPIView):
         context = {**self.get_serializer_context(), "org_slug": org.slug,
                    "filters": data.filters, "as_of": form.as_of_date(),
                    "comparison": comparison,
-                   "drill_url": reverse("dashboard_initiatives", kwargs={"org_slug": org.slug})}
+                   "drill_url": reverse("dashboard_initiatives", kwargs={"org_slug": org.slug}),
+                   "drill_api_url": reverse("api_dashboard_initiatives",
+                                            kwargs={"org_slug": org.slug})}
         return Response(DashboardSerializer(data, context=context).data)
+
+
+# --- The drill-down --------------------------------------------------------------------
+
+
+class DashboardNamedRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class DashboardDrillRowSerializer(serializers.Serializer):
+    """One initiative behind the figure: an ``InitiativeFact`` of ``drill_rows`` with its
+    value in the fiscal year, the columns of the drill-down page."""
+
+    id = serializers.IntegerField(source="initiative_id", help_text="The initiative's id.")
+    code = serializers.CharField(source="initiative.code")
+    title = serializers.CharField(source="initiative.title")
+    url = serializers.SerializerMethodField(help_text="The initiative in the API.")
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    program = DashboardNamedRefSerializer()
+    portfolio = DashboardNamedRefSerializer()
+    business_unit = DashboardNamedRefSerializer(allow_null=True)
+    owner = UserSerializer()
+    schedule = _colour(source="schedule_rag", help_text="Delivery (schedule) status.")
+    financial = _colour(source="financial_rag", help_text="Money (financial) status.")
+    stale = serializers.BooleanField(help_text="Its status update is overdue.")
+    last_update = serializers.DateField(allow_null=True,
+                                        help_text="When its latest status update was posted.")
+    planned = _money(source="fy_planned")
+    forecast = _money(source="fy_forecast")
+    actual = _money(source="fy_actual")
+    outturn = _money(source="fy_outturn")
+    variance = _money(source="fy_variance", help_text="Outturn minus planned.")
+    run_rate = _money(help_text="Annualised, of the recurring benefit lines.")
+
+    def get_url(self, fact) -> str:
+        return _api_url(self.context, "api_initiative_detail", initiative_id=fact.initiative_id)
+
+
+class DashboardDrillTotalsSerializer(serializers.Serializer):
+    """``reporting.selectors.drill_totals``: over every page, equal to the figure."""
+
+    count = serializers.IntegerField(help_text="The initiatives behind the figure.")
+    planned = _money(source="money.planned")
+    forecast = _money(source="money.forecast")
+    actual = _money(source="money.actual")
+    outturn = _money(source="money.outturn")
+    variance = _money(source="money.variance", help_text="Outturn minus planned.")
+    run_rate = _money()
+
+
+class DashboardDrillListSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Rows on every page (as totals.count).")
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null.")
+    currency = serializers.CharField(help_text="The currency of every amount.")
+    fiscal_year = serializers.IntegerField()
+    fiscal_label = serializers.CharField()
+    figures_as_of = serializers.DateTimeField(
+        allow_null=True, help_text="When the figures were last computed (null: not yet).")
+    params = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="The drill-down's parameters as applied (the fiscal year resolved to its "
+                  "default when not given): a figure's drill.params.")
+    sort = serializers.ChoiceField(choices=list(selectors.DRILL_SORTS),
+                                   help_text="The order of the rows.")
+    totals = DashboardDrillTotalsSerializer()
+    results = DashboardDrillRowSerializer(many=True)
+
+
+DRILL_SORT_HELP = ("code (default), variance (the largest shortfall first; the default "
+                   "with variance=shortfall), -planned, -outturn (the largest first).")
+
+DRILL_PARAMETERS = [
+    *(p for p in FILTER_PARAMETERS if p.name != "as_of"),
+    OpenApiParameter("stage", OpenApiTypes.STR, enum=Stage.values),
+    OpenApiParameter("schedule_rag", OpenApiTypes.STR, enum=[v for v, _ in RAG_CHOICES],
+                     description="Delivery status."),
+    OpenApiParameter("financial_rag", OpenApiTypes.STR, enum=[v for v, _ in RAG_CHOICES],
+                     description="Money status."),
+    OpenApiParameter("stale", OpenApiTypes.STR, enum=["1"],
+                     description="1: only initiatives with an overdue status update."),
+    OpenApiParameter("variance", OpenApiTypes.STR, enum=["shortfall", "ahead"],
+                     description="Outturn below (shortfall) or above (ahead) plan, of "
+                                 "initiatives with a forecast."),
+    OpenApiParameter("escalation_level", OpenApiTypes.INT, enum=[1, 2, 3],
+                     description="With an open escalation at this level (1 owner, 2 "
+                                 "sponsor, 3 steering group)."),
+    OpenApiParameter("sort", OpenApiTypes.STR, enum=list(selectors.DRILL_SORTS),
+                     description=DRILL_SORT_HELP),
+    OpenApiParameter("page", OpenApiTypes.INT,
+                     description=f"A page number ({api_settings.PAGE_SIZE} rows a page)."),
+]
+
+
+class DashboardDrillListView(OrgAPIView):
+    predicates = {"GET": can_view_initiatives}  # as the page (dashboard_initiatives)
+    serializer_class = DashboardDrillListSerializer
+
+    @extend_schema(
+        operation_id="dashboard_initiatives", parameters=DRILL_PARAMETERS,
+        summary="The initiatives behind a dashboard figure",
+        description="The drill-down of the dashboard: follow a figure's `drill.api_url`. "
+                    "The rows of one page with `totals` (count and sums over every page, "
+                    "equal to the figure). Amounts are decimal strings in `currency`.",
+        responses={200: DashboardDrillListSerializer,
+                   400: OpenApiResponse(description="An invalid parameter, as "
+                                        '`{"stage": ["…"]}`.'),
+                   404: OpenApiResponse(description="Not a member of the organisation, or "
+                                        "a page beyond the last.")})
+    def get(self, request, org_slug):
+        org = self.organization
+        form = DrillFilterForm(request.query_params, organization=org)
+        errors = _form_errors(form) if not form.is_valid() else {}
+        # The page's sort: its keys and default (the page ignores an unknown key).
+        sort = request.query_params.get("sort") or (
+            "variance" if form.drill().variance == "shortfall" else "code")
+        if sort not in selectors.DRILL_SORTS:
+            errors["sort"] = [f"Sort by one of {', '.join(selectors.DRILL_SORTS)}."]
+        if errors:
+            raise exceptions.ValidationError(errors)
+        filters, drill = form.filters(), form.drill()
+        if drill.escalation_level is not None and not can_view_escalations(
+                membership=self.membership):
+            raise exceptions.PermissionDenied("Escalations are not shown to your role.")
+        qs = selectors.drill_queryset(organization=org, filters=filters, drill=drill)
+        # drill_rows joins initiative, program and owner; portfolio and business unit are
+        # named in every row too.
+        rows = selectors.drill_rows(qs, sort=sort).select_related("portfolio", "business_unit")
+        page = self.paginate_queryset(rows)
+        paginated = self.get_paginated_response(page).data  # count, next, previous, results
+        context = {**self.get_serializer_context(), "org_slug": org.slug}
+        return Response(DashboardDrillListSerializer({
+            **paginated, "currency": org.base_currency, "fiscal_year": filters.fiscal_year,
+            "fiscal_label": dict(form.fields["fiscal_year"].choices)[filters.fiscal_year],
+            "figures_as_of": selectors.figures_as_of(organization=org),
+            "params": {**filters.params(), **drill.params()}, "sort": sort,
+            "totals": selectors.drill_totals(qs),
+        }, context=context).data)

@@ -7,10 +7,13 @@ from . import imports as imports_api
 # Mounted under /api/v1/o/<slug:org_slug>/ by cat4/urls.py.
 org_urlpatterns: list = []
 
-# The portfolio dashboard's figures (the page /o/<slug>/dashboard/).
+# The portfolio dashboard's figures (the page /o/<slug>/dashboard/) and its drill-down
+# (the page /o/<slug>/dashboard/initiatives/).
 
 org_urlpatterns += [
     path("dashboard/", dashboard_api.DashboardView.as_view(), name="api_dashboard"),
+    path("dashboard/initiatives/", dashboard_api.DashboardDrillListView.as_view(),
+         name="api_dashboard_initiatives"),
 ]
 
 # Exports and board packs (issue #5).

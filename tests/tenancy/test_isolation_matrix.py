@@ -509,6 +509,7 @@ API_CASES = [
     Case("api_escalation_resolve", "POST", ESCALATION_ACTORS, _escalation,
          data={"comment": "Update posted"}),
     Case("api_dashboard", "GET", ALL),
+    Case("api_dashboard_initiatives", "GET", ALL),
     Case("api_export_initiatives_xlsx", "GET", ALL),
     Case("api_export_initiatives_csv", "GET", ALL),
     Case("api_board_pack_list", "GET", STEERERS),
