@@ -293,7 +293,9 @@ class ValueKind(models.TextChoices):
     ACTUAL = "actual", "Actual"
 
 
-@audited
+# "What changed since" (reporting.history) looks for the values written since a moment.
+@audited(indexes=[models.Index(fields=["organization", "pgh_created_at"],
+                               name="initiatives_mve_org_created")])
 class MonthlyValue(TenantModel):
     """One amount of one kind for one month of one impact line, in the org's currency."""
 

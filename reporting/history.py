@@ -1,7 +1,7 @@
 """What changed since a date, and the portfolio as it was on a date, read from the audit
 history only: the pghistory event tables (``InitiativeEvent``, ``ImpactLineEvent``,
-``MonthlyValueEvent``, ``MilestoneEvent``) and the explicit decision rows (``StageEvent``,
-``Escalation``). No copy of anything is kept for this.
+``MonthlyValueEvent``, ``MilestoneEvent``), the explicit decision rows (``StageEvent``,
+``Escalation``) and the append-only status updates. No copy of anything is kept for this.
 
 Moments. ``changes_since(since=d)`` compares the state at the start of day ``d`` (midnight
 in the organisation's time zone) with the current rows: everything recorded on or after
@@ -14,13 +14,17 @@ Values are keyed by (line, month, kind), as the unique constraint on ``MonthlyVa
 lines by their id, with the category they had then. Totals are benefit lines only
 (one-time costs are judged in the RAG, not added to benefits), as on the dashboard.
 
-RAG then vs now: the financial colour is ``initiatives.calculations.combine_financial`` of
-the per-line totals then and now over the whole horizon (as on the initiative page,
-outturn = actual where a month has one, else forecast), with the organisation's current
-thresholds; the schedule colour is ``schedule_rag`` of the milestones as they were,
-judged on the ``since`` date, against today's milestones judged today. Both are the
-colours before the staleness rule (status updates are not audited rows, and "stale"
-would make every quiet initiative look like a change).
+RAG then vs now: ``reporting.rollups.judge``, the function behind the dashboard's colours
+(which gives the same colours as the initiative page), judges each side: then as of the
+start of ``since``, judged on ``since``; now from the current rows, judged today. Its
+inputs on each side: the initiative's stage, creation date and update cadence (then: its
+latest event), its newest status update (status updates are append-only, only
+``initiatives.services.status_update_create`` writes them, so the newest one created
+before the moment is the one that was newest then), its milestones (as they were, and
+today's), and its impact lines' totals over the whole horizon (outturn = actual where a
+month has one, else forecast). So the staleness rule applies on both sides: a stale
+initiative is never green, exactly as on the dashboard. Both sides use the organisation's
+current thresholds (``ValueSettings`` is not audited).
 
 Filters (portfolio, program, business unit, owner) mean what they mean on the dashboard:
 changes are filtered on the initiative's current place and owner; the portfolio as of a
@@ -29,13 +33,13 @@ date on the place and owner it had on that date.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from cat4.tenancy.models import Organization
@@ -44,6 +48,7 @@ from initiatives import calculations as calc
 from initiatives.models import GATE_ORDER, Initiative, Stage
 from initiatives.selectors import thresholds_for
 
+from .rollups import InitiativeInput, judge
 from .selectors import Money as Headline
 
 ZERO = Decimal("0")
@@ -232,13 +237,15 @@ WHERE le.organization_id = %(org)s
       WHERE organization_id = %(org)s AND pgh_created_at >= %(t)s)
 """
 
-# Per line of the given initiatives, over the whole horizon, as of %(t)s.
+# Per line of the given initiatives, over the whole horizon, as of %(t)s: planned,
+# forecast, actual, outturn (the actual where a month has one, else the forecast) and
+# the number of forecast values.
 _LINES_THEN_SQL = """
 WITH lines AS (
     SELECT DISTINCT ON (pgh_obj_id) pgh_obj_id AS id, initiative_id, category, pgh_label
     FROM initiatives_impactlineevent
     WHERE organization_id = %(org)s AND pgh_created_at < %(t)s
-      AND initiative_id = ANY(%(ids)s)
+      AND initiative_id = ANY(%(ids)s::bigint[])
     ORDER BY pgh_obj_id, pgh_created_at DESC, pgh_id DESC
 ), cells AS (
     SELECT DISTINCT ON (e.line_id, e.month, e.kind) e.line_id, e.month, e.kind, e.amount,
@@ -255,7 +262,7 @@ WITH lines AS (
     FROM cells WHERE pgh_label <> 'delete'
     GROUP BY line_id, month
 )
-SELECT l.initiative_id, l.id, l.category = 'one_time_cost',
+SELECT l.initiative_id, l.category = 'one_time_cost',
        COALESCE(SUM(m.planned), 0), COALESCE(SUM(m.forecast), 0), COALESCE(SUM(m.actual), 0),
        COALESCE(SUM(COALESCE(m.actual, m.forecast, 0)), 0), COUNT(m.forecast)
 FROM lines l LEFT JOIN line_months m ON m.line_id = l.id
@@ -263,42 +270,88 @@ WHERE l.pgh_label <> 'delete'
 GROUP BY l.initiative_id, l.id, l.category
 """
 
-# The same from the current rows, in one aggregate per line ("a forecast month without
-# an actual" is an anti-join on the unique (line, month, kind) index).
-_LINES_NOW_SQL = """
-SELECT l.initiative_id, l.id, l.category = 'one_time_cost',
-       COALESCE(SUM(v.amount) FILTER (WHERE v.kind = 'planned'), 0),
-       COALESCE(SUM(v.amount) FILTER (WHERE v.kind = 'forecast'), 0),
-       COALESCE(SUM(v.amount) FILTER (WHERE v.kind = 'actual'), 0),
-       COALESCE(SUM(v.amount) FILTER (WHERE v.kind = 'actual' OR (v.kind = 'forecast'
-           AND NOT EXISTS (SELECT 1 FROM initiatives_monthlyvalue a
-                           WHERE a.organization_id = %(org)s AND a.line_id = v.line_id
-                             AND a.month = v.month AND a.kind = 'actual'))), 0),
-       COUNT(v.id) FILTER (WHERE v.kind = 'forecast')
+# The same from the current rows, in one pass per line rather than one group per month:
+# the forecasts that an actual replaces are summed apart, by joining only the actual rows
+# to their forecasts (as reporting.rollups does). The lines are picked by a subquery of
+# the base table, not the CTE, so that the big scans can run in parallel.
+_LINES_OF = """SELECT id FROM initiatives_impactline
+               WHERE organization_id = %(org)s AND initiative_id = ANY(%(ids)s::bigint[])"""
+_LINES_NOW_SQL = f"""
+WITH per_line AS (
+    SELECT line_id,
+           SUM(amount) FILTER (WHERE kind = 'planned') AS planned,
+           SUM(amount) FILTER (WHERE kind = 'forecast') AS forecast,
+           SUM(amount) FILTER (WHERE kind = 'actual') AS actual,
+           COUNT(*) FILTER (WHERE kind = 'forecast') AS forecasts
+    FROM initiatives_monthlyvalue
+    WHERE organization_id = %(org)s AND line_id IN ({_LINES_OF})
+    GROUP BY line_id
+), replaced AS (
+    SELECT a.line_id, SUM(f.amount) AS amount
+    FROM initiatives_monthlyvalue a
+    JOIN initiatives_monthlyvalue f
+      ON f.line_id = a.line_id AND f.month = a.month AND f.kind = 'forecast'
+     AND f.organization_id = %(org)s
+    WHERE a.organization_id = %(org)s AND a.kind = 'actual' AND a.line_id IN ({_LINES_OF})
+    GROUP BY a.line_id
+)
+SELECT l.initiative_id, l.category = 'one_time_cost', COALESCE(p.planned, 0),
+       COALESCE(p.forecast, 0), COALESCE(p.actual, 0),
+       COALESCE(p.actual, 0) + COALESCE(p.forecast, 0) - COALESCE(r.amount, 0),
+       COALESCE(p.forecasts, 0)
 FROM initiatives_impactline l
-LEFT JOIN initiatives_monthlyvalue v ON v.line_id = l.id AND v.organization_id = %(org)s
-WHERE l.organization_id = %(org)s AND l.initiative_id = ANY(%(ids)s)
-GROUP BY l.initiative_id, l.id, l.category
-"""
+LEFT JOIN per_line p ON p.line_id = l.id
+LEFT JOIN replaced r ON r.line_id = l.id
+WHERE l.organization_id = %(org)s AND l.initiative_id = ANY(%(ids)s::bigint[])
+"""  # noqa: S608 (only this module's constants are formatted in)
 
-_MILESTONES_THEN_SQL = """
-SELECT initiative_id, title, due_date, done_date, weight, waived FROM (
-    SELECT DISTINCT ON (pgh_obj_id) initiative_id, title, due_date, done_date, weight, waived,
-           pgh_label
-    FROM initiatives_milestoneevent
-    WHERE organization_id = %(org)s AND pgh_created_at < %(t)s
-      AND initiative_id = ANY(%(ids)s)
+# Each initiative's stage, creation and update cadence at %(t)s (its latest event before
+# then, unless a delete).
+_INITIATIVES_THEN_SQL = """
+SELECT id, stage, (created_at AT TIME ZONE %(tz)s)::date, update_cadence_days FROM (
+    SELECT DISTINCT ON (pgh_obj_id) pgh_obj_id AS id, stage, created_at,
+           update_cadence_days, pgh_label
+    FROM initiatives_initiativeevent
+    WHERE organization_id = %(org)s AND pgh_created_at < %(t)s {only_obj}
     ORDER BY pgh_obj_id, pgh_created_at DESC, pgh_id DESC
-) m WHERE pgh_label <> 'delete'
-ORDER BY due_date, initiative_id
+) i
+WHERE pgh_label <> 'delete'
 """
 
-_MILESTONES_NOW_SQL = """
-SELECT initiative_id, title, due_date, done_date, weight, waived
-FROM initiatives_milestone
-WHERE organization_id = %(org)s AND initiative_id = ANY(%(ids)s)
-ORDER BY due_date, id
+# Per initiative, the local dates of the newest status update before %(t)s and of the
+# newest of all. Status updates are append-only, so the newest one before a moment is the
+# one that was newest then.
+_UPDATES_SQL = """
+SELECT initiative_id,
+       (MAX(created_at) FILTER (WHERE created_at < %(t)s) AT TIME ZONE %(tz)s)::date,
+       (MAX(created_at) AT TIME ZONE %(tz)s)::date
+FROM initiatives_statusupdate
+WHERE organization_id = %(org)s {only}
+GROUP BY initiative_id
 """
+
+# Per initiative, summarised as reporting.rollups summarises them for ``judge``: how many
+# milestones, how many overdue on %(day)s (not done, not waived, due before the day), the
+# oldest overdue one's due date and title; from {source}, the current rows or the
+# milestones as they were at %(t)s.
+_MILESTONES_SQL = """
+SELECT initiative_id, COUNT(*), COUNT(*) FILTER (WHERE od), MIN(due_date) FILTER (WHERE od),
+       COALESCE((ARRAY_AGG(title ORDER BY due_date, id) FILTER (WHERE od))[1], '')
+FROM (SELECT initiative_id, id, title, due_date,
+             (done_date IS NULL AND NOT waived AND due_date < %(day)s) AS od
+      FROM {source}) m
+GROUP BY initiative_id
+"""
+
+_MILESTONES_NOW = "initiatives_milestone WHERE organization_id = %(org)s {only}"
+
+_MILESTONES_THEN = """(
+    SELECT DISTINCT ON (pgh_obj_id) pgh_obj_id AS id, initiative_id, title, due_date,
+           done_date, waived, pgh_label
+    FROM initiatives_milestoneevent
+    WHERE organization_id = %(org)s AND pgh_created_at < %(t)s {only}
+    ORDER BY pgh_obj_id, pgh_created_at DESC, pgh_id DESC
+) e WHERE pgh_label <> 'delete'"""
 
 
 @dataclass
@@ -425,43 +478,155 @@ class ChangeReport:
         return iter(self.entries())
 
 
-def _line_totals(rows) -> dict[int, list[tuple]]:
-    out: dict[int, list[tuple]] = defaultdict(list)
-    for initiative_id, _line, is_cost, planned, forecast, actual, outturn, n_forecast in rows:
-        out[initiative_id].append((is_cost, planned, forecast, actual, outturn, n_forecast))
+@dataclass(slots=True)
+class _Money:
+    """An initiative's impact lines on one side (then or now), as ``InitiativeInput``
+    counts them, and its benefit totals."""
+
+    benefit_lines: int = 0
+    cost_lines: int = 0
+    planned: Decimal = ZERO
+    forecast: Decimal = ZERO
+    actual: Decimal = ZERO
+    outturn: Decimal = ZERO
+    cost_planned: Decimal = ZERO
+    cost_outturn: Decimal = ZERO
+    forecasts: int = 0
+
+    def totals(self) -> Totals:
+        return Totals(self.planned, self.forecast, self.actual, self.outturn)
+
+    def fields(self) -> dict:
+        return {"benefit_lines": self.benefit_lines, "cost_lines": self.cost_lines,
+                "planned": self.planned, "outturn": self.outturn,
+                "cost_planned": self.cost_planned, "cost_outturn": self.cost_outturn,
+                "forecast_cells": self.forecasts}
+
+
+_NO_MONEY = _Money()
+
+
+def _money(rows) -> dict[int, _Money]:
+    """Per initiative, from per-line rows (initiative, is cost, planned, forecast, actual,
+    outturn, forecasts)."""
+    out: dict[int, _Money] = {}
+    for initiative_id, is_cost, planned, forecast, actual, outturn, forecasts in rows:
+        m = out.get(initiative_id)
+        if m is None:
+            m = out[initiative_id] = _Money()
+        m.forecasts += forecasts
+        if is_cost:
+            m.cost_lines += 1
+            m.cost_planned += planned
+            m.cost_outturn += outturn
+        else:
+            m.benefit_lines += 1
+            m.planned += planned
+            m.forecast += forecast
+            m.actual += actual
+            m.outturn += outturn
     return out
 
 
-def _benefits(lines: list[tuple]) -> Totals:
-    t = Totals()
-    for is_cost, planned, forecast, actual, outturn, _n in lines:
-        if not is_cost:
-            t.planned += planned
-            t.forecast += forecast
-            t.actual += actual
-            t.outturn += outturn
-    return t
+class _Side:
+    """What ``judge`` needs of the selected initiatives on one side, then or now; the
+    money is passed in, since it is read only where it can differ between the sides."""
+
+    def __init__(self, *, day: date, state: dict, updates: dict, milestones: dict):
+        self.day = day  # the day the side is judged on
+        self.state = state  # {id: (stage, local creation date, update cadence in days)}
+        self.updates = updates  # {id: local date of the newest status update}
+        self.milestones = milestones  # {id: (count, overdue, oldest overdue due, title)}
+
+    def input(self, pk: int, money: _Money) -> InitiativeInput:
+        # An initiative that did not exist yet has no stage, so it is not stale either.
+        stage, created, cadence = self.state.get(pk, ("", self.day, 0))
+        count, overdue, oldest_due, oldest_title = self.milestones.get(pk, (0, 0, None, ""))
+        return InitiativeInput(
+            initiative_id=pk, stage=stage, created=created,
+            last_update=self.updates.get(pk), cadence_days=cadence, milestones=count,
+            overdue=overdue, oldest_overdue_due=oldest_due, oldest_overdue_title=oldest_title,
+            **money.fields())
 
 
-def _financial(lines: list[tuple], *, thresholds, currency: str) -> calc.Rag:
-    """As ``initiatives.selectors.initiative_status`` judges money."""
-    if not lines:
-        return calc.Rag(calc.RagColour.GREY, "no impact lines yet")
-    if not any(n for *_rest, n in lines):
-        return calc.Rag(calc.RagColour.GREY,
-                        "no forecast yet: forecasts are entered from the Decided gate on")
-    return calc.combine_financial(
-        [calc.LineTotals(planned=planned, forecast=outturn, is_cost=is_cost)
-         for is_cost, planned, _f, _a, outturn, _n in lines],
-        thresholds=thresholds, currency=currency)
+def _sides(organization: Organization, *, current: dict[int, tuple], moment: datetime,
+           since: date, today: date, only: str, ids: list[int]) -> tuple[_Side, _Side]:
+    # Local dates as the initiative page and the rollups take them (the current time zone).
+    params = {"org": organization.pk, "t": moment, "ids": ids,
+              "tz": timezone.get_current_timezone_name()}
+    updates = _fetch(_UPDATES_SQL.format(only=only), params)
+    states = _fetch(_INITIATIVES_THEN_SQL.format(
+        only_obj=only.replace("initiative_id", "pgh_obj_id")), params)
+
+    def milestones(source: str, day: date) -> dict[int, tuple]:
+        rows = _fetch(_MILESTONES_SQL.format(source=source.format(only=only)),
+                      {**params, "day": day})
+        return {row[0]: row[1:] for row in rows}
+
+    then = _Side(day=since, state={pk: state for pk, *state in states},
+                 updates={pk: at for pk, at, _now in updates if at is not None},
+                 milestones=milestones(_MILESTONES_THEN, since))
+    now = _Side(day=today, state=current, updates={pk: at for pk, _then, at in updates},
+                milestones=milestones(_MILESTONES_NOW, today))
+    return then, now
 
 
-def _milestones(rows) -> dict[int, list[calc.MilestoneFacts]]:
-    out: dict[int, list[calc.MilestoneFacts]] = defaultdict(list)
-    for initiative_id, title, due, done, weight, waived in rows:
-        out[initiative_id].append(calc.MilestoneFacts(title=title, due_date=due, done_date=done,
-                                                      weight=weight, waived=waived))
-    return out
+def _value_and_rag_changes(report: ChangeReport, *, organization: Organization,
+                           refs: dict[int, InitiativeRef], current: dict[int, tuple],
+                           today: date, filtered: bool) -> None:
+    """Value and RAG changes of the selected initiatives (``refs``, with their current
+    stage, creation time and cadence in ``current``): both sides judged by
+    ``reporting.rollups.judge``, then on ``since`` and now on ``today``."""
+    ids = list(refs)
+    if not ids:
+        return
+    since, moment = report.since, report.moment
+    only = " AND initiative_id = ANY(%(ids)s::bigint[])" if filtered else ""
+    then, now = _sides(organization, current=current, moment=moment, since=since,
+                       today=today, only=only, ids=ids)
+    thresholds = thresholds_for(organization)
+    currency = organization.base_currency
+
+    def verdicts(pk: int, before: _Money, after: _Money, *, explain: bool = False):
+        return (judge(then.input(pk, before), thresholds=thresholds, currency=currency,
+                      today=since, explain=explain),
+                judge(now.input(pk, after), thresholds=thresholds, currency=currency,
+                      today=today, explain=explain))
+
+    # The money's totals can differ only for initiatives with a value or line event since
+    # then ("touched"); its colour also where the staleness differs, since a stale
+    # initiative is never green. Elsewhere the money is the same on both sides, and so is
+    # its colour: those are judged without it, for delivery and staleness (which time
+    # passing alone can turn).
+    params = {"org": organization.pk, "t": moment}
+    touched = {r[0] for r in _fetch(_TOUCHED_SQL, params)} & set(ids)
+    judged = {pk: verdicts(pk, _NO_MONEY, _NO_MONEY) for pk in ids if pk not in touched}
+    money_ids = touched | {pk for pk, (j_then, j_now) in judged.items()
+                           if j_then.stale != j_now.stale}
+    money_now = _money(_fetch(_LINES_NOW_SQL, {**params, "ids": sorted(money_ids)}))
+    money_then = {pk: money_now[pk] for pk in money_ids - touched if pk in money_now}
+    money_then.update(_money(_fetch(_LINES_THEN_SQL, {**params, "ids": sorted(touched)})))
+
+    for pk in sorted(ids, key=lambda pk: refs[pk].code):
+        kinds = ["schedule"]
+        if pk in money_ids:
+            kinds.insert(0, "financial")
+            before, after = money_then.get(pk, _NO_MONEY), money_now.get(pk, _NO_MONEY)
+            if pk in touched and before.totals() != after.totals():
+                report.value_changes.append(
+                    ValueChange(refs[pk], before.totals(), after.totals()))
+            judged[pk] = verdicts(pk, before, after)
+        else:
+            before = after = _NO_MONEY
+        j_then, j_now = judged[pk]
+        changed = [kind for kind in kinds
+                   if getattr(j_then, kind).colour != getattr(j_now, kind).colour]
+        if "financial" in changed:  # again, with the money's sentences the page shows
+            j_then, j_now = verdicts(pk, before, after, explain=True)
+        report.rag_changes.extend(
+            RagChange(refs[pk], kind, getattr(j_then, kind), getattr(j_now, kind))
+            for kind in changed)
+    report.rag_changes.sort(key=lambda c: (c.initiative.code, c.kind))
 
 
 def _selected_initiatives(organization: Organization, filters: dict[str, int]):
@@ -483,9 +648,12 @@ def changes_since(*, organization: Organization, since: date, filters=None,
     moment = _moment(organization, since)
     report = ChangeReport(since=since, moment=moment, currency=organization.base_currency)
     selected = _selected_initiatives(organization, filters)
-    refs = {pk: InitiativeRef(pk, code, title)
-            for pk, code, title in selected.values_list("pk", "code", "title")}
-    ids = list(refs)
+    refs, current = {}, {}
+    for pk, code, title, stage, created, cadence in (
+            selected.annotate(created_day=TruncDate("created_at")).values_list(
+                "pk", "code", "title", "stage", "created_day", "update_cadence_days")):
+        refs[pk] = InitiativeRef(pk, code, title)
+        current[pk] = (stage, created, cadence)
 
     # Stage moves: the explicit, immutable StageEvent rows.
     moves = (StageEvent.objects.filter(organization=organization, at__gte=moment)
@@ -497,33 +665,9 @@ def changes_since(*, organization: Organization, since: date, filters=None,
                   e.actor.full_name or e.actor.email, e.reason)
         for e in moves if e.initiative_id in refs]
 
-    # Values and financial RAG: only initiatives with a value or line event since then.
-    params = {"org": organization.pk, "t": moment}
-    touched = [r[0] for r in _fetch(_TOUCHED_SQL, params) if r[0] in refs]
-    thresholds = thresholds_for(organization)
-    currency = organization.base_currency
-    if touched:
-        then = _line_totals(_fetch(_LINES_THEN_SQL, {**params, "ids": touched}))
-        now = _line_totals(_fetch(_LINES_NOW_SQL, {**params, "ids": touched}))
-        for pk in sorted(touched, key=lambda pk: refs[pk].code):
-            before, after = _benefits(then.get(pk, [])), _benefits(now.get(pk, []))
-            if before != after:
-                report.value_changes.append(ValueChange(refs[pk], before, after))
-            rag_then = _financial(then.get(pk, []), thresholds=thresholds, currency=currency)
-            rag_now = _financial(now.get(pk, []), thresholds=thresholds, currency=currency)
-            if rag_then.colour != rag_now.colour:
-                report.rag_changes.append(RagChange(refs[pk], "financial", rag_then, rag_now))
-
-    # Schedule RAG: time passing alone can turn it, so every selected initiative.
-    if ids:
-        m_then = _milestones(_fetch(_MILESTONES_THEN_SQL, {**params, "ids": ids}))
-        m_now = _milestones(_fetch(_MILESTONES_NOW_SQL, {**params, "ids": ids}))
-        for pk in sorted(ids, key=lambda pk: refs[pk].code):
-            rag_then = calc.schedule_rag(m_then.get(pk, []), today=since)
-            rag_now = calc.schedule_rag(m_now.get(pk, []), today=today)
-            if rag_then.colour != rag_now.colour:
-                report.rag_changes.append(RagChange(refs[pk], "schedule", rag_then, rag_now))
-    report.rag_changes.sort(key=lambda c: (c.initiative.code, c.kind))
+    # Values and RAG.
+    _value_and_rag_changes(report, organization=organization, refs=refs, current=current,
+                           today=today, filtered=bool(filters))
 
     # Escalations: the explicit rows carry when they were raised and resolved.
     escalations = Escalation.objects.filter(organization=organization).select_related("rule")

@@ -31,6 +31,14 @@ Expectations by hand:
 - as of 28 Feb: identified 1 (B), decided 1 (A); planned 9,000, forecast 6,000,
   outturn 6,000, actual 0.  As of 1 Apr (after everything): identified 2 (B, C),
   implemented 1 (A); planned 10,200, forecast 4,800, outturn 4,800.
+  (A, B and C were created "now", by the real clock, so none of them is ever stale here.)
+
+A second script (``staleness``) turns colours by the staleness rule alone, as the
+dashboard does: two initiatives created on 10 Jan, Decided on 10 Feb with a forecast of
+100 % of plan and a milestone due 30 Jun, so green on money and delivery throughout; the
+update cadence is monthly. G (AC-400) posted a status update on 20 Feb (due again 22 Mar):
+fresh on 1 Mar, overdue on 1 Apr, so green -> amber on both. H (AC-500) posted none until
+15 Mar (due since 9 Feb): overdue on 1 Mar, fresh on 1 Apr (due 14 Apr), so amber -> green.
 """
 
 import datetime as dt
@@ -47,8 +55,9 @@ from django_scopes import scope, scopes_disabled
 from cat4.tenancy.models import Role
 from governance.models import Escalation, StageEvent
 from initiatives import services
-from initiatives.models import Milestone
-from reporting import history
+from initiatives.models import Initiative, Milestone, StatusUpdate
+from reporting import history, rollups
+from reporting.models import InitiativeFact
 from tests.conftest import client_for
 from tests.factories import EscalationFactory, EscalationRuleFactory, ProgramFactory
 from tests.initiatives.support import pass_next_gate
@@ -166,6 +175,73 @@ def script(world):
             "program_b": other_program}
 
 
+def _backdate_creation(initiative, at: dt.datetime):
+    """The initiative and its events say it was created at ``at`` (no event for this)."""
+    with pgtrigger.ignore(), connection.cursor() as cursor:
+        for table, key in ((Initiative._meta.db_table, "id"),
+                           (apps.get_model("initiatives.InitiativeEvent")._meta.db_table,
+                            "pgh_obj_id")):
+            cursor.execute(f'UPDATE "{table}" SET "created_at" = %s WHERE "{key}" = %s',  # noqa: S608
+                           [at, initiative.pk])
+
+
+def _status_update(membership, initiative, at: dt.datetime):
+    update = services.status_update_create(membership=membership, initiative_id=initiative.pk,
+                                           narrative="On track.", confidence="high")
+    with scopes_disabled():
+        StatusUpdate.objects.filter(pk=update.pk).update(created_at=at)
+
+
+def _colours(org, codes) -> dict[str, tuple[str, str]]:
+    """(schedule, financial) of the rollups' facts, as the dashboard shows them."""
+    with scopes_disabled():
+        return {f.initiative.code: (f.schedule_rag, f.financial_rag)
+                for f in InitiativeFact.objects.filter(organization=org,
+                                                       initiative__code__in=codes)
+                .select_related("initiative")}
+
+
+@pytest.fixture
+def staleness(world):
+    org = world.org_a
+    admin = world.a[Role.ADMIN].membership
+    owner = world.a[Role.OWNER].membership
+    clock = Clock()
+    clock.start()
+    made = {}
+    for code, title in (("AC-400", "Acme route planning"), ("AC-500", "Acme cross-docking")):
+        initiative = services.initiative_create(
+            membership=admin, code=code, title=title, program=world.initiative.program,
+            owner=owner.user, sponsor=world.a[Role.EXECUTIVE].user,
+            controller=world.a[Role.CONTROLLER].user, start_date=dt.date(2026, 1, 1),
+            target_date=dt.date(2026, 12, 31))
+        line = services.impact_line_create(membership=owner, initiative_id=initiative.pk,
+                                           category="cost_reduction", description="Savings")
+        _values(owner, line, "planned", "1000")
+        services.milestone_create(membership=owner, initiative_id=initiative.pk,
+                                  title="Go live", due_date=dt.date(2026, 6, 30))
+        made[code] = (initiative, line)
+    clock.stop(JAN)
+    clock.start()
+    for initiative, line in made.values():
+        pass_next_gate(initiative, owner)
+        pass_next_gate(initiative, owner)
+        assert initiative.stage == "decided"
+        _values(owner, line, "forecast", "1000")
+    clock.stop(FEB)
+    g, h = made["AC-400"][0], made["AC-500"][0]
+    for initiative in (g, h):
+        _backdate_creation(initiative, JAN)
+    _status_update(owner, g, dt.datetime(2026, 2, 20, 12, tzinfo=UTC))
+    # What the dashboard showed on 1 Mar, before anything of the later phases.
+    rollups.rebuild(organization=org, today=SINCE)
+    on_since = _colours(org, ["AC-400", "AC-500"])
+    _status_update(owner, h, dt.datetime(2026, 3, 15, 12, tzinfo=UTC))
+    rollups.rebuild(organization=org, today=TODAY)
+    return {"org": org, "g": g, "h": h, "on_since": on_since,
+            "on_today": _colours(org, ["AC-400", "AC-500"])}
+
+
 def _changes(org, **kwargs):
     with scope(organization=org):
         return history.changes_since(organization=org, since=SINCE, today=TODAY, **kwargs)
@@ -203,6 +279,54 @@ def test_rag_changes(script):
            for c in report.rag_changes}
     assert got == {("AC-100", "financial"): ("green", "red"),
                    ("AC-200", "schedule"): ("amber", "red")}
+
+
+def _rag(report, codes=("AC-400", "AC-500")):
+    return {(c.initiative.code, c.kind): (c.then.colour, c.now.colour)
+            for c in report.rag_changes if c.initiative.code in codes}
+
+
+def test_an_update_going_overdue_turns_green_to_amber_and_a_new_one_back(staleness):
+    report = _changes(staleness["org"])
+    assert _rag(report) == {("AC-400", "financial"): ("green", "amber"),
+                            ("AC-400", "schedule"): ("green", "amber"),
+                            ("AC-500", "financial"): ("amber", "green"),
+                            ("AC-500", "schedule"): ("amber", "green")}
+    why = {(c.initiative.code, c.kind): (c.then.explanation, c.now.explanation)
+           for c in report.rag_changes}
+    assert why[("AC-400", "financial")][1].endswith(
+        "; last update on 2026-02-20 is overdue, so not green")
+    assert why[("AC-500", "schedule")][0].endswith("; no status update yet, so not green")
+    assert "forecast EUR 6.0 k is 100 % of plan" in why[("AC-400", "financial")][1]
+    # Nothing about the money itself changed.
+    assert not {c.initiative.code for c in report.value_changes} & {"AC-400", "AC-500"}
+    # The same with a filter (other statements), and in the flat entries.
+    narrowed = _changes(staleness["org"], filters={"program": staleness["g"].program_id})
+    assert _rag(narrowed) == _rag(report)
+    details = {e.detail for e in report if e.subject.startswith("AC-400")}
+    assert "financial green → amber: " + why[("AC-400", "financial")][1] in details
+
+
+def test_rag_colours_are_the_dashboards_on_both_dates(staleness):
+    """Then: the rollups' facts rebuilt on 1 Mar, before the later phases; now: rebuilt
+    on the report's today. Each side of every RAG change is the dashboard's colour."""
+    assert staleness["on_since"] == {"AC-400": ("green", "green"), "AC-500": ("amber", "amber")}
+    assert staleness["on_today"] == {"AC-400": ("amber", "amber"), "AC-500": ("green", "green")}
+    dashboard = {(code, kind): (staleness["on_since"][code][column],
+                                staleness["on_today"][code][column])
+                 for code in ("AC-400", "AC-500")
+                 for column, kind in enumerate(("schedule", "financial"))}
+    assert _rag(_changes(staleness["org"])) == {
+        key: colours for key, colours in dashboard.items() if colours[0] != colours[1]}
+
+
+def test_staleness_that_did_not_change_is_no_change(staleness):
+    """On 1 Apr both are judged as they were on 25 Mar: G is already overdue (since 22
+    Mar) and H fresh (since 15 Mar), so since 25 Mar no colour changed."""
+    with scope(organization=staleness["org"]):
+        report = history.changes_since(organization=staleness["org"],
+                                       since=dt.date(2026, 3, 25), today=TODAY)
+    assert _rag(report) == {}
 
 
 def test_escalations_raised_and_resolved(script):
@@ -276,6 +400,7 @@ def test_changes_page_for_a_viewer_and_an_executive(script, world):
     assert detail in body
     assert "Portfolio as of 28 Feb 2026" in body
     assert "New escalations" not in body  # viewers do not see escalations
+    assert "Both dates are judged with today's thresholds" in body
     executive = client_for(world.a[Role.EXECUTIVE].user).get(url, {"since": "2026-03-01"})
     assert "New escalations" in executive.content.decode()
     assert 'id="asof-title"' not in executive.content.decode()  # no date, no comparison
