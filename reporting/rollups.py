@@ -144,6 +144,7 @@ def _differs(old: str, new: str, columns: list[str]) -> str:
 # their forecasts. {only_v}, {only_a} and {only_o} restrict all of it to the dirty
 # lines, or are empty for every line of the organisation.
 _LINE_SUMS_SQL = f"""
+CREATE TEMPORARY TABLE rollup_line_sums ON COMMIT DROP AS
 WITH per_line AS (
     SELECT v.line_id, {_FY.format(month="v.month")} AS fiscal_year,
            COALESCE(SUM(v.amount) FILTER (WHERE v.kind = 'planned'), 0) AS planned,
@@ -161,20 +162,21 @@ WITH per_line AS (
      AND f.organization_id = %(org)s
     WHERE a.organization_id = %(org)s AND a.kind = 'actual' {{only_a}}
     GROUP BY 1, 2
-), n AS (
-    SELECT p.line_id, p.fiscal_year, p.planned, p.forecast, p.actual,
-           p.actual + p.forecast - COALESCE(r.amount, 0) AS outturn, p.forecast_cells
-    FROM per_line p
-    LEFT JOIN replaced r ON r.line_id = p.line_id AND r.fiscal_year = p.fiscal_year
-), gone AS (
-    DELETE FROM reporting_lineyearvalue o
-    WHERE o.organization_id = %(org)s {{only_o}} AND NOT EXISTS (
-        SELECT 1 FROM n WHERE n.line_id = o.line_id AND n.fiscal_year = o.fiscal_year)
 )
+SELECT p.line_id, p.fiscal_year, p.planned, p.forecast, p.actual,
+       p.actual + p.forecast - COALESCE(r.amount, 0) AS outturn, p.forecast_cells
+FROM per_line p
+LEFT JOIN replaced r ON r.line_id = p.line_id AND r.fiscal_year = p.fiscal_year;
+
+DELETE FROM reporting_lineyearvalue o
+WHERE o.organization_id = %(org)s {{only_o}} AND NOT EXISTS (
+    SELECT 1 FROM rollup_line_sums n
+    WHERE n.line_id = o.line_id AND n.fiscal_year = o.fiscal_year);
+
 INSERT INTO reporting_lineyearvalue
     (organization_id, line_id, fiscal_year, {", ".join(_LINE_COLUMNS)})
 SELECT %(org)s, n.line_id, n.fiscal_year, {", ".join(f"n.{c}" for c in _LINE_COLUMNS)}
-FROM n
+FROM rollup_line_sums n
 LEFT JOIN reporting_lineyearvalue o
   ON o.line_id = n.line_id AND o.fiscal_year = n.fiscal_year
  AND o.organization_id = %(org)s
@@ -383,9 +385,9 @@ def rebuild(*, organization: Organization, today: date | None = None, full: bool
         previous = RollupRun.objects.filter(organization=organization).first()
         full = full or previous is None or (
             previous.fiscal_year_start_month != organization.fiscal_year_start_month)
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.rollup_line_sums, pg_temp.rollup_years,"
+                       " pg_temp.rollup_initiatives, pg_temp.rollup_judged")
         lines = _sum_lines(cursor, organization=organization, full=full)
-        cursor.execute("DROP TABLE IF EXISTS pg_temp.rollup_years, pg_temp.rollup_initiatives,"
-                       " pg_temp.rollup_judged")
         cursor.execute(_YEARS_SQL, params)
         cursor.execute(_WRITE_YEARS_SQL, params)
         cursor.execute(_INITIATIVES_SQL, params)
