@@ -3,10 +3,12 @@ the same colours as the initiative page, idempotent, and fiscal years cut at the
 organisation's own start month."""
 
 import datetime as dt
+import io
 import threading
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -332,3 +334,18 @@ def test_task_rebuilds_under_the_lock(org_april):
 
     with try_org_job_lock(rollups.JOB, org_april.pk):
         pass  # the lock is free again after the run
+
+
+def test_the_command_repairs_line_sums_changed_around_the_triggers(org_april):
+    rollups.rebuild(organization=org_april, today=TODAY)
+    expected = year_rows(org_april)
+    with scopes_disabled():  # as if edited with the triggers off: no dirty mark
+        LineYearValue.objects.filter(organization=org_april).update(planned=D("1"))
+    out = io.StringIO()
+    call_command("rebuild_rollups", "april", stdout=out)
+    assert "0 lines summed" in out.getvalue() and year_rows(org_april) != expected
+    call_command("rebuild_rollups", "--full", "april", stdout=out)
+    assert "3 lines summed" in out.getvalue()
+    assert year_rows(org_april) == raw_expectations(org_april, 4)
+    with pytest.raises(CommandError, match="No organisation nowhere"):
+        call_command("rebuild_rollups", "nowhere")
