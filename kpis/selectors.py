@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -14,11 +15,17 @@ from . import calculations as calc
 from .models import Kpi, KpiLink, KpiReading, KpiSnapshot
 
 
+@lru_cache(maxsize=64)
+def _last_completed_period(today: date, frequency: str) -> date:
+    # Cached: a list judges thousands of KPIs against a handful of (day, frequency).
+    current = calc.period_start(today, frequency)
+    return calc.period_start(current - timedelta(days=1), frequency)
+
+
 def is_stale(*, latest_period: date | None, frequency: str, today: date) -> bool:
     """Stale: no reading for the last completed period (or anything later)."""
-    current = calc.period_start(today, frequency)
-    last_completed = calc.period_start(current - timedelta(days=1), frequency)
-    return latest_period is None or latest_period < last_completed
+    return latest_period is None or latest_period < _last_completed_period(
+        today, str(frequency))
 
 
 @dataclass

@@ -20,7 +20,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FilteredRelation,
-    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -43,7 +42,7 @@ from governance.models import (
 from governance.permissions import can_view_escalations
 from initiatives import calculations as calc
 from initiatives.models import GATE_ORDER, Stage
-from kpis.models import Kpi, KpiSnapshot
+from kpis.models import Kpi, KpiReading, KpiSnapshot
 from kpis.selectors import current_rag as kpi_current_rag
 
 from .models import InitiativeFact, RollupRun
@@ -311,9 +310,11 @@ def dashboard(*, organization: Organization, membership: Membership | None,
     # Exceptions (queries 3 to 8).
     variances = list(facts.filter(HAS_FORECAST, fy_variance__lt=0).select_related("initiative")
                      .order_by("fy_variance", "initiative__code")[:TOP])
-    stale_initiatives = list(facts.filter(stale=True).select_related("initiative", "owner")
-                             .order_by(F("last_update").asc(nulls_first=True),
-                                       "initiative__code")[:TOP])
+    # Without the fiscal year's values, which the list does not show (a join less).
+    stale_initiatives = list(
+        InitiativeFact.objects.filter(organization=organization, stale=True)
+        .filter(filters.structure).select_related("initiative", "owner")
+        .order_by(F("last_update").asc(nulls_first=True), "initiative__code")[:TOP])
     escalations = None
     if can_view_escalations(membership=membership):
         rows = {r["level"]: r for r in open_escalations(
@@ -359,8 +360,11 @@ def _kpi_scorecard(organization: Organization, *, today: date
     """Latest RAG of every KPI (stale never green, as on the KPI pages), the count per
     colour, the stale count, and the worst KPIs. One query."""
     latest = KpiSnapshot.objects.filter(kpi=OuterRef("pk")).order_by("-period")
+    # The newest reading's period from the (kpi, period) index, one lookup per KPI
+    # (cheaper than grouping all readings).
+    newest = KpiReading.objects.filter(kpi=OuterRef("pk")).order_by("-period")
     rows = (Kpi.objects.filter(organization=organization)
-            .annotate(latest_period=Max("readings__period"),
+            .annotate(latest_period=Subquery(newest.values("period")[:1]),
                       latest_rag=Subquery(latest.values("rag")[:1]),
                       latest_explanation=Subquery(latest.values("explanation")[:1]))
             .values_list("pk", "name", "unit", "frequency", "latest_period", "latest_rag",
