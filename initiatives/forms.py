@@ -5,6 +5,7 @@ from datetime import date
 
 from django import forms
 
+from cat4.common.widgets import QuickSelect
 from cat4.tenancy.models import Organization, User
 
 from .models import (
@@ -33,6 +34,8 @@ def members_of(organization: Organization):
 
 
 class MemberChoiceField(forms.ModelChoiceField):
+    widget = QuickSelect  # an organisation can have hundreds of members
+
     def label_from_instance(self, obj):
         return f"{obj.full_name} ({obj.email})"
 
