@@ -18,7 +18,17 @@ Measures, each as the median of N timed runs after one untimed warm-up (min and 
                   values were rewritten (untimed, before each run), and with
                   ``full=True`` (every line summed again from the raw values);
   (d) exports     GET of the xlsx and csv exports of all initiatives, body consumed;
-  (e) history     GET /o/<slug>/changes/?since=<30 days ago> and the same with &as_of=.
+  (e) history     GET /o/<slug>/changes/?since=<30 days ago> and the same with &as_of=;
+  (f) import      the Excel import (reporting/imports.py) of a workbook of N initiatives
+                  (--import-rows, default 1,000), each with 2 impact lines of 12 planned
+                  months, into the scratch organisation ``bench-import`` (created on first
+                  use, then reused): the dry run (upload to CHECKED), the first import
+                  (the organisation's imported rows deleted before each run, untimed) and
+                  a second import of the same file (nothing changes). The services are
+                  called in this process, the way the Celery task ``reporting.run_import``
+                  calls them; file rows per second, and the queries per row of one
+                  untimed, counted run of each step. Only with --only ...f... (it takes
+                  about 13 minutes at the default size).
 
 A measurement whose code does not exist yet is skipped with a note, not an error. The
 rollups are rebuilt before (a) so the dashboard reads current rollups. Also prints whether
@@ -30,13 +40,16 @@ go into docs/benchmarks.md by hand.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -50,14 +63,18 @@ import django  # noqa: E402
 
 django.setup()
 
+import pgtrigger  # noqa: E402
+from django.apps import apps  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.contrib.auth.hashers import make_password  # noqa: E402
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import Resolver404, resolve  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_scopes import scope, scopes_disabled  # noqa: E402
 
-from cat4.tenancy.models import Membership, Organization, Role  # noqa: E402
+from cat4.tenancy.models import Membership, Organization, Role, User  # noqa: E402
 from initiatives import calculations as calc  # noqa: E402
 
 # The baseline: the dashboard's headline figures computed directly from the raw rows.
@@ -208,13 +225,273 @@ def compare_with_dashboard(org, membership, rows) -> str:
     return f"DIFFER: raw SQL {raw} {counts_raw} vs dashboard {shown} {counts_shown}"
 
 
+# --- (f) the Excel import -------------------------------------------------------------
+
+IMPORT_SLUG = "bench-import"
+# Not generate.py's "bench.invalid": its --reset deletes the users of that domain.
+IMPORT_DOMAIN = "bench-import.invalid"
+IMPORT_LINES = (("Freight rates", "cost_reduction", "yes"),
+                ("Cross-selling", "revenue_increase", "no"))
+IMPORT_MONTHS = 12
+# What a reset of the scratch organisation keeps: its members and lists. Everything else
+# of the organisation (initiatives, lines, values, their history events, rollup rows,
+# import jobs ...) is deleted.
+IMPORT_KEPT = {"tenancy_membership", "tenancy_invitation", "tenancy_membershipevent",
+               "initiatives_valuesettings", "initiatives_portfolio", "initiatives_program",
+               "initiatives_businessunit", "initiatives_function"}
+
+
+def import_org() -> Membership:
+    """The scratch organisation ``bench-import`` (created on first use, then reused) and
+    the membership of the admin who imports: members and lists as a transformation
+    office would have set them up before importing."""
+    from initiatives.models import BusinessUnit, Function, Portfolio, Program, ValueSettings
+
+    with scopes_disabled(), transaction.atomic():
+        org, created = Organization.objects.get_or_create(slug=IMPORT_SLUG, defaults={
+            "name": "Benchmark import", "base_currency": "EUR", "fiscal_year_start_month": 1,
+            "time_zone": "Europe/Berlin"})
+        if created:
+            ValueSettings.objects.create(organization=org)
+            people = {Role.ADMIN: 1, Role.EXECUTIVE: 4, Role.CONTROLLER: 4, Role.OWNER: 50}
+            emails = {f"{role}{k:02d}@{IMPORT_DOMAIN}": role
+                      for role, n in people.items() for k in range(1, n + 1)}
+            unusable = make_password(None)  # nobody logs in as these
+            User.objects.bulk_create([User(email=e, full_name=e.split("@")[0].title(),
+                                           password=unusable) for e in emails],
+                                     ignore_conflicts=True)
+            Membership.objects.bulk_create([
+                Membership(organization=org, user=u, role=emails[u.email])
+                for u in User.objects.filter(email__in=emails)])
+            portfolios = Portfolio.objects.bulk_create([
+                Portfolio(organization=org, name=f"Portfolio {p}") for p in (1, 2)])
+            Program.objects.bulk_create([
+                Program(organization=org, portfolio=pf, name=f"Program {p}.{q}")
+                for p, pf in enumerate(portfolios, start=1) for q in range(1, 6)])
+            BusinessUnit.objects.bulk_create([
+                BusinessUnit(organization=org, name=f"Business unit {u}") for u in range(1, 7)])
+            Function.objects.bulk_create([
+                Function(organization=org, name=n)
+                for n in ("Operations", "Procurement", "IT", "Finance", "Sales", "HR")])
+        return (Membership.objects.select_related("organization", "user")
+                .get(organization=org, role=Role.ADMIN, user__email=f"admin01@{IMPORT_DOMAIN}"))
+
+
+def import_workbook(org: Organization, n: int) -> bytes:
+    """The organisation's own template (``reporting.imports.template_workbook``: sheets
+    Instructions, Initiatives, Values and Lists, with its help and data validations)
+    filled with ``n`` new initiatives BI-00001 ... (at Identified after the import, so
+    planned values only), each with IMPORT_LINES planned over 12 months (text months
+    like 2027-03, as the instructions suggest). Deterministic."""
+    import openpyxl
+
+    from initiatives.models import BusinessUnit, Function, Program
+    from reporting import imports
+
+    with scopes_disabled():
+        programs = sorted(Program.objects.filter(organization=org).values_list("name", flat=True))
+        units = sorted(BusinessUnit.objects.filter(organization=org)
+                       .values_list("name", flat=True))
+        functions = sorted(Function.objects.filter(organization=org)
+                           .values_list("name", flat=True))
+        members = Membership.objects.filter(organization=org).order_by("user__email")
+        emails = {role: list(members.filter(role=role).values_list("user__email", flat=True))
+                  for role in (Role.OWNER, Role.EXECUTIVE, Role.CONTROLLER)}
+    wb = openpyxl.load_workbook(io.BytesIO(imports.template_workbook(organization=org)))
+    sheets = {imports.INITIATIVES: wb[imports.INITIATIVES], imports.VALUES: wb[imports.VALUES]}
+    headers = {name: [c.value for c in ws[1]] for name, ws in sheets.items()}
+    for name, columns in imports.COLUMNS.items():
+        if headers[name] != [c.name for c in columns]:
+            raise RuntimeError(f"(f) the template's {name} sheet has columns {headers[name]}")
+    year = date.today().year + 1
+    for k in range(1, n + 1):
+        code = f"BI-{k:05d}"
+        start = date(year, (k - 1) % 12 + 1, 1)
+        months = [date(start.year + (start.month - 1 + m) // 12, (start.month - 1 + m) % 12 + 1, 1)
+                  for m in range(IMPORT_MONTHS)]
+        last = months[-1]
+        target = date(last.year + last.month // 12, last.month % 12 + 1, 1) - timedelta(days=1)
+        row = {"code": code, "title": f"Benchmark initiative {k}",
+               "description": "Imported by bench/run.py, measurement (f).",
+               "program": programs[k % len(programs)],
+               "owner_email": emails[Role.OWNER][k % len(emails[Role.OWNER])],
+               "sponsor_email": emails[Role.EXECUTIVE][k % len(emails[Role.EXECUTIVE])],
+               "controller_email": emails[Role.CONTROLLER][k % len(emails[Role.CONTROLLER])],
+               "business_unit": units[k % len(units)], "function": functions[k % len(functions)],
+               "start_date": start, "target_date": target, "update_cadence_days": 30}
+        sheets[imports.INITIATIVES].append([row[c] for c in headers[imports.INITIATIVES]])
+        for j, (line, category, recurring) in enumerate(IMPORT_LINES):
+            for m, month in enumerate(months):
+                amount = 1000 + (k * 37 + j * 500 + m * 13) % 5000 + (0.5 if m % 2 else 0)
+                value = {"code": code, "line": line, "category": category,
+                         "recurring": recurring, "month": f"{month:%Y-%m}", "kind": "planned",
+                         "amount": amount}
+                sheets[imports.VALUES].append([value[c] for c in headers[imports.VALUES]])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+@contextmanager
+def untracked():
+    """One transaction in which no pgtrigger trigger fires (the append-only protection of
+    the history tables, the history triggers themselves), as in bench/generate.py."""
+    with transaction.atomic(), pgtrigger.ignore(), connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        yield cursor
+
+
+def import_reset(org: Organization) -> None:
+    """Delete what the imports wrote into the scratch organisation, with raw DELETEs
+    restricted to it (as bench/generate.py ``reset()``; a Django cascade would load every
+    row): every table with an ``organization_id`` but those of IMPORT_KEPT, the history
+    contexts of its import jobs, and the jobs' stored files."""
+    from reporting.models import ImportJob
+
+    with scopes_disabled():
+        jobs = list(ImportJob.objects.filter(organization=org))
+    for job in jobs:
+        for stored in (job.file, job.rejected_file):
+            if stored:
+                stored.storage.delete(stored.name)
+    tables = sorted({m._meta.db_table for m in apps.get_models(include_auto_created=True)
+                     if any(f.is_relation and f.related_model is Organization
+                            and f.column == "organization_id"
+                            for f in m._meta.concrete_fields)} - IMPORT_KEPT)
+    with untracked() as cursor:
+        cursor.execute("DELETE FROM pghistory_context WHERE metadata->>'import_job' = ANY(%s)",
+                       [[str(job.pk) for job in jobs]])
+        for table in tables:
+            cursor.execute(f'DELETE FROM "{table}" WHERE "organization_id" = %s',  # noqa: S608
+                           [org.pk])
+
+
+@contextmanager
+def import_in_process(rows: int):
+    """``import_upload`` and ``import_start`` hand a file of more than INLINE_MAX_ROWS
+    rows to the Celery task ``reporting.run_import`` on commit; here nothing is handed
+    over and the benchmark calls ``imports.run_job(job_id)`` itself, the one function the
+    task calls. A file over MAX_ROWS is allowed for the benchmark (a note says so)."""
+    from reporting import imports
+
+    saved = imports._dispatch, imports.MAX_ROWS
+    imports._dispatch = lambda job, *, parsed=None: None
+    imports.MAX_ROWS = max(imports.MAX_ROWS, rows)
+    try:
+        yield
+    finally:
+        imports._dispatch, imports.MAX_ROWS = saved
+
+
+class QueryCounter:
+    """Counts the statements a block sends (``connection.execute_wrapper``) by their first
+    word, with the time spent waiting for each kind. Unlike CaptureQueriesContext, no
+    9,000-query cap and no SQL kept."""
+
+    def __init__(self):
+        self.count: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()
+
+    def __call__(self, execute, sql, params, many, context):
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            word = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "?"
+            self.count[word] += 1
+            self.seconds[word] += time.perf_counter() - t0
+
+
+class ImportBench:
+    """The three steps of (f) against the scratch organisation."""
+
+    def __init__(self, membership: Membership, n: int):
+        from reporting import imports
+        from reporting.models import ImportMode, ImportStatus
+
+        self.imports, self.mode, self.status = imports, ImportMode.ALL, ImportStatus
+        self.membership, self.org, self.n = membership, membership.organization, n
+        self.content = import_workbook(self.org, n)
+        self.rows = n * (1 + len(IMPORT_LINES) * IMPORT_MONTHS)  # file rows, both sheets
+        self.job = None
+        self.last = None
+
+    def check(self):
+        """The dry run as the user waits for it: upload (the file read and counted, then
+        stored; the job saved) and ``run_job`` (the file read again, every row checked)."""
+        with import_in_process(self.rows):
+            job = self.imports.import_upload(
+                membership=self.membership,
+                upload=SimpleUploadedFile("bench-import.xlsx", self.content,
+                                          content_type="application/octet-stream"))
+            self.imports.run_job(job.pk)
+        job.refresh_from_db()
+        if job.status != self.status.CHECKED or job.problems or job.file_error:
+            raise RuntimeError(f"(f) dry run: {job.status} {job.file_error} "
+                               f"{job.problems[:3]}")
+        self.job = job
+        return job
+
+    def run(self):
+        """Import everything (the dry run was clean): ``import_start`` and ``run_job``,
+        which checks the file again and writes it in one transaction."""
+        with import_in_process(self.rows):
+            job = self.imports.import_start(membership=self.membership, job_id=self.job.pk,
+                                            mode=self.mode)
+            self.imports.run_job(job.pk)
+        job.refresh_from_db()
+        if job.status != self.status.IMPORTED:
+            raise RuntimeError(f"(f) import: {job.status} {job.file_error}")
+        self.last = job.summary
+        return job
+
+    def fresh(self):
+        """Untimed before a first import: the organisation emptied, a checked job."""
+        import_reset(self.org)
+        self.check()
+
+    def populated(self):
+        """Untimed before a second import: a checked job of the same file."""
+        self.check()
+
+    def expect(self, **summary):
+        got = {k: self.last.get(k) for k in summary}
+        if got != summary:
+            raise RuntimeError(f"(f) import summary {self.last}, expected {summary}")
+
+    def counted(self) -> dict:
+        """One untimed run of each step with its statements counted."""
+        out = {}
+        steps = [("dry run", self.check, lambda: import_reset(self.org)),
+                 ("first import", self.run, self.fresh),
+                 ("second import", self.run, self.populated)]
+        for name, fn, setup in steps:
+            setup()
+            self.last = None
+            counter = QueryCounter()
+            t0 = time.perf_counter()
+            with connection.execute_wrapper(counter):
+                fn()
+            total = time.perf_counter() - t0
+            n = sum(counter.count.values())
+            out[name] = {"queries": n, "per_row": n / self.rows, "per_initiative": n / self.n,
+                         "seconds": total, "db_seconds": sum(counter.seconds.values()),
+                         "by_kind": dict(counter.count.most_common()),
+                         "summary": self.last}
+        return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--slug", default="reference")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--only", default="abcde",
-                        help="which measurements, e.g. 'ab' (default: abcde)")
+                        help="which measurements, e.g. 'ab' (default: abcde; the import, "
+                             "f, about 13 minutes at its default size, only when asked)")
+    parser.add_argument("--import-rows", type=int, default=1000,
+                        help="(f): initiatives in the imported workbook (each with 2 lines "
+                             "of 12 planned months: 25 file rows)")
     args = parser.parse_args(argv)
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
 
@@ -263,6 +540,41 @@ def main(argv: list[str] | None = None) -> int:
             return get(client, path)
         return make
 
+    importers: list[ImportBench] = []  # one for the three steps of (f), made on first use
+    values_each = len(IMPORT_LINES) * IMPORT_MONTHS
+    import_rows = args.import_rows * (1 + values_each)
+
+    def excel_import(step: str):
+        def make():
+            if not importers:
+                try:
+                    from reporting import imports  # noqa: F401
+                except ImportError as exc:
+                    raise Skip("reporting.imports does not exist yet") from exc
+                importers.append(ImportBench(import_org(), args.import_rows))
+            b = importers[0]
+            n = b.n
+            if step == "check":
+                import_reset(b.org)  # the dry run of new initiatives
+                return None, b.check
+
+            if step == "first":
+                def first():
+                    b.run()
+                    b.expect(created=n, updated=0, values_written=n * values_each)
+                b.fresh()  # for the warm-up
+                return b.fresh, first
+
+            def second():
+                b.run()
+                b.expect(created=0, updated=0, unchanged=n, values_written=0,
+                         values_unchanged=n * values_each)
+            b.fresh()
+            b.run()
+            b.populated()  # for the warm-up
+            return b.populated, second
+        return make
+
     plan = [
         ("(c) rollup rebuild, nothing changed", rollups(), args.repeat),
         ("(c) rollup rebuild, 1 % of lines changed", rollups(touched=0.01), args.repeat),
@@ -274,21 +586,38 @@ def main(argv: list[str] | None = None) -> int:
         ("(e) what changed (30 days)", page(f"{base}/changes/?since={since}"), args.repeat),
         ("(e) what changed + as of", page(f"{base}/changes/?since={since}&as_of={since}"),
          args.repeat),
+        # (f): the 4th element is the file's rows, for rows per second.
+        ("(f) import: dry run (upload to checked)", excel_import("check"),
+         max(2, args.repeat // 3), import_rows),
+        ("(f) import: first import", excel_import("first"), max(2, args.repeat // 3),
+         import_rows),
+        ("(f) import: second import, no change", excel_import("second"),
+         max(2, args.repeat // 3), import_rows),
     ]
     plan = [p for p in plan if p[0][1] in args.only]
     results = []
-    for name, make, repeat in plan:
-        try:
-            made = make()
-            setup, fn = made if isinstance(made, tuple) else (None, made)
-            runs = timed(fn, repeat, setup)
-        except Skip as exc:
-            results.append({"name": name, "skipped": str(exc)})
-            print(f"{name}: skipped, {exc}", flush=True)
-            continue
-        results.append({"name": name, "n": repeat, "median_ms": statistics.median(runs) * 1000,
-                        "min_ms": min(runs) * 1000, "max_ms": max(runs) * 1000})
-        print(f"{name}: median {results[-1]['median_ms']:.1f} ms", flush=True)
+    import_queries = None
+    try:
+        for name, make, repeat, *rows in plan:
+            try:
+                made = make()
+                setup, fn = made if isinstance(made, tuple) else (None, made)
+                runs = timed(fn, repeat, setup)
+            except Skip as exc:
+                results.append({"name": name, "skipped": str(exc)})
+                print(f"{name}: skipped, {exc}", flush=True)
+                continue
+            median = statistics.median(runs)
+            results.append({"name": name, "n": repeat, "median_ms": median * 1000,
+                            "min_ms": min(runs) * 1000, "max_ms": max(runs) * 1000})
+            if rows:
+                results[-1].update(rows=rows[0], rows_per_s=rows[0] / median)
+            print(f"{name}: median {results[-1]['median_ms']:.1f} ms", flush=True)
+        if importers:
+            import_queries = importers[0].counted()
+    finally:
+        if importers:  # the scratch organisation keeps only its members and lists
+            import_reset(importers[0].org)
 
     agreement = compare_with_dashboard(org, membership, headline_sql(org, fy)())
     info = machine()
@@ -301,7 +630,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r['name']:<44} {'not measured: ' + r['skipped']}")
         else:
             print(f"{r['name']:<44} {r['median_ms']:>7.1f} ms {r['min_ms']:>7.1f} ms "
-                  f"{r['max_ms']:>7.1f} ms {r['n']:>4}")
+                  f"{r['max_ms']:>7.1f} ms {r['n']:>4}"
+                  + (f" {r['rows_per_s']:>8,.0f} rows/s" if "rows" in r else ""))
+    if importers:
+        b = importers[0]
+        print(f"\n(f) workbook: {b.n:,} initiatives x {len(IMPORT_LINES)} lines x "
+              f"{IMPORT_MONTHS} planned months = {b.rows:,} rows "
+              f"({b.n:,} + {b.rows - b.n:,}), {len(b.content) / 1048576:.2f} MB"
+              + (f"; over the upload limit of {b.imports.MAX_ROWS:,} rows, allowed "
+                 "for the benchmark only" if b.rows > b.imports.MAX_ROWS else ""))
+    if import_queries:
+        print("(f) statements of one counted (untimed) run of each step:")
+        for step, q in import_queries.items():
+            kinds = ", ".join(f"{k} {v:,}" for k, v in q["by_kind"].items())
+            print(f"  {step:<14} {q['queries']:>8,} = {q['per_row']:.2f}/row, "
+                  f"{q['per_initiative']:.1f}/initiative; {q['seconds']:.1f} s, of which "
+                  f"{q['db_seconds']:.1f} s in the database calls ({kinds})")
+            if q["summary"]:
+                print(f"  {'':<14} summary {q['summary']}")
     print(f"\nDashboard headline vs raw SQL: {agreement}")
     print("\nMachine:")
     for key, value in info.items():
@@ -309,7 +655,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(
             {"organization": org.slug, "monthly_values": values, "fiscal_year": fy,
-             "results": results, "agreement": agreement, "machine": info,
+             "results": results, "import_queries": import_queries,
+             "agreement": agreement, "machine": info,
              "date": date.today().isoformat()}, indent=2))
     return 0
 
