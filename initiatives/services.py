@@ -402,12 +402,9 @@ def write_values(*, line: ImpactLine, kind: str, parsed: Mapping[date, Decimal |
     MonthlyValue.objects.filter(line=line, kind=kind, month__in=cleared).delete()
     written = []
     for month, amount in sorted((m, a) for m, a in parsed.items() if a is not None):
-        # Looked up by the unique (line, month, kind) key alone (the line is the
-        # organisation's): with the organisation in the filter too, PostgreSQL may plan
-        # the look-up on the organisation index, which a large import made quadratic.
         value, _ = MonthlyValue.objects.update_or_create(
-            line=line, kind=kind, month=month, defaults={"amount": amount},
-            create_defaults={"amount": amount, "organization_id": line.organization_id})
+            organization=line.organization, line=line, kind=kind,
+            month=month, defaults={"amount": amount})
         written.append(value)
     return written
 
