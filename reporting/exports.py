@@ -37,6 +37,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django_scopes import scope
 
+from cat4.common.api import form_errors
 from cat4.tenancy.models import Membership, Organization
 from initiatives import permissions as initiative_perms
 from initiatives import selectors as initiative_selectors
@@ -81,7 +82,7 @@ def parse_filters(data, *, organization: Organization) -> dict:
     ``initiative_list``; raises FilterError with the form's errors."""
     form = InitiativeFilterForm(data, organization=organization)
     if not form.is_valid():
-        raise FilterError({k: [str(m) for m in v] for k, v in form.errors.items()})
+        raise FilterError(form_errors(form))
     return form.list_filters()
 
 

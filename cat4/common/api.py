@@ -22,4 +22,9 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
-__all__ = ["exception_handler", "status"]
+def form_errors(form) -> dict[str, list[str]]:
+    """A bound form's errors as a 400 body, as the API's field errors: ``{"program": ["…"]}``."""
+    return {name: [str(m) for m in messages] for name, messages in form.errors.items()}
+
+
+__all__ = ["exception_handler", "form_errors", "status"]

@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.response import Response
 
+from cat4.common.api import form_errors
 from cat4.tenancy.api.base import OrgAPIView
 
 from .. import permissions as perms
@@ -94,8 +95,7 @@ class InitiativeListView(mixins.ListModelMixin, OrgAPIView):
             {name: params.get(name, "") for name in InitiativeFilterForm.base_fields
              if name != "sort"}, organization=self.organization)
         if not form.is_valid():
-            raise exceptions.ValidationError(
-                {name: [str(m) for m in messages] for name, messages in form.errors.items()})
+            raise exceptions.ValidationError(form_errors(form))
         return selectors.initiative_list(organization=self.organization,
                                          **{**form.list_filters(),
                                             "sort": params.get("sort", "code")})

@@ -38,6 +38,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from cat4.common.api import form_errors
 from cat4.tenancy.api.base import OrgAPIView
 from cat4.tenancy.api.serializers import UserSerializer
 from governance.permissions import can_view_escalations
@@ -65,11 +66,6 @@ def _colour(help_text: str, **kwargs):
     # drf-spectacular warn about one choice set with several enum names.
     return serializers.CharField(read_only=True, help_text=f"{help_text} One of {RAG_VALUES}.",
                                  **kwargs)
-
-
-def _form_errors(form) -> dict:
-    """A form's errors as a 400 body: ``{"program": ["…"]}``."""
-    return {name: [str(m) for m in messages] for name, messages in form.errors.items()}
 
 
 # --- Links -----------------------------------------------------------------------------
@@ -419,7 +415,7 @@ class DashboardView(OrgAPIView):
         org = self.organization
         form = DashboardForm(request.query_params, organization=org)
         if not form.is_valid():
-            raise exceptions.ValidationError(_form_errors(form))
+            raise exceptions.ValidationError(form_errors(form))
         filters = form.filters()
         data = selectors.dashboard(organization=org, membership=self.membership,
                                    filters=filters)
@@ -545,7 +541,7 @@ class DashboardDrillListView(OrgAPIView):
     def get(self, request, org_slug):
         org = self.organization
         form = DrillFilterForm(request.query_params, organization=org)
-        errors = _form_errors(form) if not form.is_valid() else {}
+        errors = form_errors(form) if not form.is_valid() else {}
         # The page's sort: its keys and default (the page ignores an unknown key).
         sort = request.query_params.get("sort") or (
             "variance" if form.drill().variance == "shortfall" else "code")
