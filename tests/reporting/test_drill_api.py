@@ -32,6 +32,7 @@ from tests.reporting.test_dashboard import (
     total,
     url,
 )
+from tests.reporting.test_dashboard_api import BAD_FILTERS, _foreign_owner
 
 pytestmark = pytest.mark.django_db
 
@@ -333,17 +334,8 @@ def test_pages(portfolio, monkeypatch):
 # --- Bad input -------------------------------------------------------------------------------
 
 
-def _foreign_owner(world):
-    return world.b_executive.user.pk
-
-
 @pytest.mark.parametrize(("params", "field"), [
-    ({"program": "abc"}, "program"),
-    ({"portfolio": "999999"}, "portfolio"),
-    ({"business_unit": "-1"}, "business_unit"),
-    ({"owner": _foreign_owner}, "owner"),
-    ({"fiscal_year": "1999"}, "fiscal_year"),
-    ({"fiscal_year": "next"}, "fiscal_year"),
+    *BAD_FILTERS,
     ({"stage": "done"}, "stage"),
     ({"schedule_rag": "purple"}, "schedule_rag"),
     ({"financial_rag": "Red"}, "financial_rag"),
