@@ -108,6 +108,12 @@ class DrillFilters:
             out["stale"] = 1
         return out
 
+    @property
+    def default_sort(self) -> str:
+        """The list's order when none is asked for: the largest shortfall first for the
+        shortfall figure, else by code."""
+        return "variance" if self.variance == "shortfall" else "code"
+
 
 def _facts(*, organization: Organization, filters: DashboardFilters) -> QuerySet:
     """The filtered facts, each joined with its value in the selected fiscal year."""

@@ -41,7 +41,7 @@ def dashboard_initiatives(request, org_slug):
             membership=request.membership):
         raise PermissionDenied  # escalations are not shown to viewers
     qs = selectors.drill_queryset(organization=org, filters=filters, drill=drill)
-    sort = request.GET.get("sort") or ("variance" if drill.variance == "shortfall" else "code")
+    sort = request.GET.get("sort") or drill.default_sort
     page = Paginator(selectors.drill_rows(qs, sort=sort), PAGE_SIZE).get_page(
         request.GET.get("page"))
     query = request.GET.copy()

@@ -543,8 +543,7 @@ class DashboardDrillListView(OrgAPIView):
         form = DrillFilterForm(request.query_params, organization=org)
         errors = form_errors(form) if not form.is_valid() else {}
         # The page's sort: its keys and default (the page ignores an unknown key).
-        sort = request.query_params.get("sort") or (
-            "variance" if form.drill().variance == "shortfall" else "code")
+        sort = request.query_params.get("sort") or form.drill().default_sort
         if sort not in selectors.DRILL_SORTS:
             errors["sort"] = [f"Sort by one of {', '.join(selectors.DRILL_SORTS)}."]
         if errors:
