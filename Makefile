@@ -24,8 +24,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/python -m cat4.devservers run
 
+# One pytest-xdist worker per core, each file's tests on one worker (they share the
+# personas built once per module); XDIST= runs the suite in one process.
+XDIST ?= -n auto --dist loadfile
+
 test: $(STAMP)
-	$(BIN)/python -m cat4.devservers test $(PYTEST_ARGS)
+	$(BIN)/python -m cat4.devservers test $(XDIST) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m cat4.devservers bench $(BENCH_ARGS)

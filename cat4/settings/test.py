@@ -4,7 +4,29 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
-from .base import *
+
+def _redis_url_of_worker(url: str, worker: str) -> str:
+    """Each pytest-xdist worker (gw0, gw1, ...) gets Redis database 1, 2, ...: tests flush
+    the cache between them and start Celery workers, which must not see another test
+    process's keys or tasks. The same answer every time, so a Celery worker that a test
+    starts (it inherits the environment) lands on its test's database."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not worker.startswith("gw"):
+        return url
+    db = int(worker[2:]) + 1
+    parts = urlsplit(url)
+    if parts.scheme == "unix":  # unix:///path/redis.sock?db=N
+        query = [p for p in parts.query.split("&") if p and not p.startswith("db=")]
+        return f"unix://{parts.path}?{'&'.join([*query, f'db={db}'])}"
+    return urlunsplit(parts._replace(path=f"/{db}"))  # redis://host:port/N
+
+
+if os.environ.get("REDIS_URL"):
+    os.environ["REDIS_URL"] = _redis_url_of_worker(os.environ["REDIS_URL"],
+                                                   os.environ.get("PYTEST_XDIST_WORKER", ""))
+
+from .base import *  # noqa: E402
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

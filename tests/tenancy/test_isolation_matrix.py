@@ -16,8 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+from django.contrib.messages import constants as message_levels
+from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.forms import BaseForm
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django_scopes import scopes_disabled
 from drf_spectacular.generators import SchemaGenerator
@@ -332,11 +335,11 @@ PAGE_CASES = [
     Case("values_edit", "GET", EDITORS,
          lambda world: {**_initiative(world), "kind": "planned"}),
     Case("status_update_add", "GET", EDITORS, _initiative),
-    Case("gate_submit", "POST", EDITORS, _initiative),
+    Case("gate_submit", "POST", EDITORS, _ready_for_detailed),
     Case("initiative_hold", "POST", STEERERS, _initiative, data={"reason": "Budget freeze"}),
-    Case("initiative_resume", "POST", STEERERS, _initiative),
+    Case("initiative_resume", "POST", STEERERS, _on_hold),
     Case("initiative_cancel", "POST", STEERERS, _initiative, data={"reason": "Merged"}),
-    Case("value_validate", "POST", frozenset({Role.CONTROLLER}), _initiative),
+    Case("value_validate", "POST", frozenset({Role.CONTROLLER}), _implemented),
     Case("approval_decide", "POST", frozenset({Role.EXECUTIVE}), _pending_sponsor_approval,
          data={"decision": "approved"}),
     Case("my_reviews", "GET", NOT_VIEWER),
@@ -567,9 +570,27 @@ def test_page_anonymous_goes_to_login(world, case):
 def test_page_roles(world, case, role):
     response = _request(client_for(world.a[role].user), case, world, org_slug="acme", api=False)
     if role in case.allowed:
-        assert response.status_code in (200, 302), response.content[:500]
+        _assert_page_succeeded(response, case)
     else:
         assert response.status_code == 403
+
+
+def _assert_page_succeeded(response, case: Case) -> None:
+    """An allowed role's request did what it asked: a page answers 200; a form post
+    answers 200 or redirects, with no error message and no form error (a post that was
+    refused and redirected back with a message fails here)."""
+    if case.method == "GET":
+        assert response.status_code == 200, response.content[:500]
+        return
+    assert response.status_code in (200, 302), response.content[:500]
+    refused = [str(m) for m in get_messages(response.wsgi_request)
+               if m.level >= message_levels.WARNING]
+    assert not refused, f"{case} was refused: {refused}"
+    contexts = response.context if isinstance(response.context, list) else [response.context]
+    for context in filter(None, contexts):
+        for value in context.flatten().values():
+            if isinstance(value, BaseForm) and value.is_bound:
+                assert not value.errors, f"{case} has form errors: {value.errors.as_data()}"
 
 
 # --- API ---------------------------------------------------------------------
