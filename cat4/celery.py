@@ -20,6 +20,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 4 * 60},
     },
+    "tenancy-lapse-invitations": {
+        "task": "tenancy.lapse_invitations",
+        "schedule": crontab(minute=12),
+        "options": {"expires": 50 * 60},
+    },
     "kpis-recompute-dirty": {
         "task": "kpis.recompute_dirty",
         "schedule": crontab(minute="*/3"),

@@ -227,6 +227,7 @@ class MembershipEvent(TenantModel):
     class Action(models.TextChoices):
         INVITED = "invited", "Invited"
         INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
+        INVITATION_LAPSED = "invitation_lapsed", "Invitation lapsed"
         JOINED = "joined", "Joined"
         ROLE_CHANGED = "role_changed", "Role changed"
         REMOVED = "removed", "Removed"

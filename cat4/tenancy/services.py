@@ -4,13 +4,14 @@ and every membership change leaves a MembershipEvent (who, when, what)."""
 import hashlib
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +24,9 @@ from .models import Invitation, Membership, MembershipEvent, Organization, Role,
 from .scoping import acting_in_org
 
 logger = logging.getLogger(__name__)
+
+# An expired invitation stays as it is this long before the lapse job closes it.
+INVITATION_LAPSE_AFTER = timedelta(days=30)
 
 
 def _hash_token(token: str) -> str:
@@ -49,25 +53,6 @@ def _validate_role(role: str) -> None:
 
 
 # --- Organisations -----------------------------------------------------------
-
-
-@transaction.atomic
-def organization_create(*, name: str, slug: str, first_admin: User, base_currency: str = "EUR",
-                        fiscal_year_start_month: int = 1,
-                        time_zone: str = "Europe/Berlin") -> Organization:
-    """Create a tenant with its first admin (platform operators, seed data)."""
-    org = Organization(name=name, slug=slug, base_currency=base_currency,
-                       fiscal_year_start_month=fiscal_year_start_month, time_zone=time_zone)
-    try:
-        org.full_clean()
-    except ValidationError as exc:
-        field, messages = next(iter(exc.message_dict.items()))
-        raise ApplicationError(messages[0], field=field) from exc
-    org.save()
-    Membership.objects.create(organization=org, user=first_admin, role=Role.ADMIN)
-    _record(organization=org, action=MembershipEvent.Action.JOINED, actor=None,
-            subject_email=first_admin.email, subject_user=first_admin, new_role=Role.ADMIN)
-    return org
 
 
 @acting_in_org
@@ -130,9 +115,9 @@ def invitation_create(*, membership: Membership, email: str, role: str) -> tuple
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
     )
     # Expired invitations still hold the "one pending per email" slot; release it.
-    Invitation.objects.filter(organization=org, email__iexact=email, accepted_at__isnull=True,
-                              revoked_at__isnull=True,
-                              expires_at__lte=timezone.now()).update(revoked_at=timezone.now())
+    now = timezone.now()
+    _lapse(Invitation.objects.filter(organization=org, email__iexact=email, expires_at__lte=now),
+           now=now)
     try:
         with transaction.atomic():
             invitation.save()
@@ -164,6 +149,36 @@ def invitation_revoke(*, membership: Membership, invitation_id) -> Invitation:
             action=MembershipEvent.Action.INVITATION_REVOKED, actor=membership.user,
             subject_email=invitation.email, old_role=invitation.role)
     return invitation
+
+
+def _lapse(invitations: QuerySet[Invitation], *, now: datetime) -> int:
+    """Close those of ``invitations`` still open (neither accepted nor revoked), with one
+    INVITATION_LAPSED event each.
+
+    The rows are locked and re-checked first, so of two runs at once only one closes
+    and records a given invitation.
+    """
+    lapsed = list(invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+                  .select_for_update().order_by("pk"))
+    if not lapsed:
+        return 0
+    Invitation.objects.filter(pk__in=[i.pk for i in lapsed]).update(revoked_at=now)
+    MembershipEvent.objects.bulk_create(
+        MembershipEvent(organization_id=i.organization_id,
+                        action=MembershipEvent.Action.INVITATION_LAPSED, actor=None,
+                        subject_email=i.email, old_role=i.role, at=now)
+        for i in lapsed)
+    return len(lapsed)
+
+
+@transaction.atomic
+def invitation_lapse_expired(*, now: datetime | None = None) -> int:
+    """Close the unanswered invitations of every organisation that expired more than
+    ``INVITATION_LAPSE_AFTER`` ago (a platform job). Returns how many lapsed."""
+    now = now or timezone.now()
+    with scopes_disabled():  # cross-tenant on purpose: platform clean-up
+        return _lapse(Invitation.objects.filter(expires_at__lt=now - INVITATION_LAPSE_AFTER),
+                      now=now)
 
 
 def invitation_by_token(token: str) -> Invitation | None:
