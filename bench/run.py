@@ -19,7 +19,7 @@ Measures, each as the median of N timed runs after one untimed warm-up (min and 
                   ``full=True`` (every line summed again from the raw values);
   (d) exports     GET of the xlsx and csv exports of all initiatives, body consumed;
   (e) history     GET /o/<slug>/changes/?since=<30 days ago> and the same with &as_of=;
-  (f) import      the Excel import (reporting/imports.py) of a workbook of N initiatives
+  (f) import      the Excel import (reporting/imports/) of a workbook of N initiatives
                   (--import-rows, default 1,000), each with 2 impact lines of 12 planned
                   months, into the scratch organisation ``bench-import`` (created on first
                   use, then reused): the dry run (upload to CHECKED), the first import
@@ -374,13 +374,14 @@ def import_in_process(rows: int):
     task calls. A file over MAX_ROWS is allowed for the benchmark (a note says so)."""
     from reporting import imports
 
-    saved = imports._dispatch, imports.MAX_ROWS
-    imports._dispatch = lambda job, *, parsed=None: None
-    imports.MAX_ROWS = max(imports.MAX_ROWS, rows)
+    jobs, workbook = imports.jobs, imports.workbook
+    saved = jobs._dispatch, workbook.MAX_ROWS
+    jobs._dispatch = lambda job, *, parsed=None: None
+    workbook.MAX_ROWS = max(workbook.MAX_ROWS, rows)
     try:
         yield
     finally:
-        imports._dispatch, imports.MAX_ROWS = saved
+        jobs._dispatch, workbook.MAX_ROWS = saved
 
 
 class QueryCounter:

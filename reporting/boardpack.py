@@ -27,31 +27,38 @@ from xml.sax.saxutils import escape
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import (
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from cat4.common.exceptions import ApplicationError, PermissionDeniedError
 from cat4.common.locks import try_org_job_lock
 from cat4.common.tasks_util import enqueue_on_commit
-from cat4.tenancy.models import Membership, Organization, Role
+from cat4.tenancy.models import Membership, Organization, User
+from governance.models import Level
 from initiatives import calculations as calc
 from initiatives.models import BusinessUnit, Portfolio, Program
 
-from . import history
+from . import history, selectors
 from .models import BoardPack, JobStatus
+from .permissions import can_use_board_packs
+from .rollups import refresh_rollups_for
 
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_VERSION = 1
 MAX_CHANGES = 500
 FILTER_KEYS = ("portfolio", "program", "business_unit", "owner", "fiscal_year")
-
-
-# --- Permissions -----------------------------------------------------------------------
-
-
-def can_use_board_packs(*, membership: Membership | None) -> bool:
-    """Executives and admins request, follow and download board packs."""
-    return membership is not None and membership.role in {Role.ADMIN, Role.EXECUTIVE}
 
 
 # --- Request ---------------------------------------------------------------------------
@@ -99,7 +106,7 @@ def board_pack_request(*, membership: Membership, title: str, changes_since: dat
             changes_since=changes_since,
             filters=clean_filters(filters or {}, organization=organization),
             step="Waiting for a worker")
-        from .tasks import build_board_pack
+        from .tasks import build_board_pack  # cycle: reporting.boardpack <-> reporting.tasks
 
         enqueue_on_commit(build_board_pack, pack.pk)
     return pack
@@ -145,8 +152,6 @@ def snapshot_sha256(snapshot: dict) -> str:
 
 
 def _filter_labels(organization: Organization, filters: dict) -> list[list[str]]:
-    from cat4.tenancy.models import User
-
     labels = []
     lookups = [("portfolio", "Portfolio", Portfolio, "name"),
                ("program", "Program", Program, "name"),
@@ -167,13 +172,9 @@ def _filter_labels(organization: Organization, filters: dict) -> list[list[str]]
 
 def _dashboard_figures(*, organization: Organization, membership: Membership | None,
                        filters: dict, today: date) -> dict:
-    """The figures of the executive dashboard (``reporting.selectors.dashboard``, read
-    from the rollups), so the pack and the dashboard page never disagree; plus the
-    open escalations with their sentences, selected as the dashboard selects them."""
-    from governance.models import Level
-
-    from . import selectors
-
+    """The figures of the executive dashboard (``reporting.selectors.dashboard``, over
+    the rollups), so the pack and the dashboard page never disagree; plus the open
+    escalations with their sentences, selected as the dashboard selects them."""
     dashboard_filters = selectors.DashboardFilters(
         **{k: filters.get(k) for k in FILTER_KEYS})
     d = selectors.dashboard(organization=organization, membership=membership,
@@ -271,20 +272,12 @@ def amount_text(value: str, currency: str = "") -> str:
 
 
 def _p(text, style):
-    from reportlab.platypus import Paragraph
-
     return Paragraph(escape(str(text)), style)
 
 
 def render_pdf(snapshot: dict) -> RenderedPack:
     """The PDF of a snapshot, from the snapshot alone: no database access. Invariant
     mode makes the bytes a function of the snapshot."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import mm
-    from reportlab.platypus import PageBreak, SimpleDocTemplate, Spacer, Table, TableStyle
-
     styles = getSampleStyleSheet()
     body, small = styles["BodyText"], styles["BodyText"].clone("small", fontSize=8, leading=10)
     h1, h2 = styles["Title"], styles["Heading2"]
@@ -412,8 +405,6 @@ def _progress(pack_id: int, progress: int, step: str, **fields) -> None:
 def board_pack_build(*, board_pack_id: int) -> str:
     """Build one pack (the task's body). Safe to run twice: a pack that is ready or
     failed is left alone, and two runs at once are kept apart by an advisory lock."""
-    from django_scopes import scopes_disabled
-
     with scopes_disabled():
         pack = BoardPack.objects.select_related("organization", "requested_by").filter(
             pk=board_pack_id).first()
@@ -444,8 +435,6 @@ def board_pack_build(*, board_pack_id: int) -> str:
 
 
 def _build(pack: BoardPack) -> None:
-    from .tasks import refresh_rollups_for
-
     organization = pack.organization
     # The dashboard's figures come from the rollups: bring them up to date first (a
     # rebuild already running elsewhere holds the lock, and this one skips).

@@ -15,6 +15,7 @@ from initiatives.forms import DateInput
 from . import boardpack
 from .forms import DashboardFilterForm
 from .models import JobStatus
+from .permissions import can_use_board_packs
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -60,7 +61,7 @@ def _pack_or_404(request, pack_id):
 
 
 @require_http_methods(["GET", "POST"])
-@org_view(boardpack.can_use_board_packs)
+@org_view(can_use_board_packs)
 def board_pack_list(request, org_slug):
     org = request.organization
     form = BoardPackForm(request.POST or None, organization=org)
@@ -84,7 +85,7 @@ def board_pack_list(request, org_slug):
 
 
 @require_GET
-@org_view(boardpack.can_use_board_packs)
+@org_view(can_use_board_packs)
 def board_pack_row(request, org_slug, pack_id):
     """One row of the list: htmx polls it every 2 s while the pack is queued or
     running; the answer for a finished pack carries no trigger, so polling stops."""
@@ -94,6 +95,6 @@ def board_pack_row(request, org_slug, pack_id):
 
 
 @require_GET
-@org_view(boardpack.can_use_board_packs)
+@org_view(can_use_board_packs)
 def board_pack_download(request, org_slug, pack_id):
     return pack_file_response(_pack_or_404(request, pack_id))

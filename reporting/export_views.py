@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 from cat4.tenancy.decorators import org_view
 
 from . import exports
+from .permissions import can_export
 
 
 def _filters_or_400(request):
@@ -41,7 +42,7 @@ def xlsx_response(*, organization, filters):
 
 
 @require_GET
-@org_view(exports.can_export)
+@org_view(can_export)
 def export_initiatives_xlsx(request, org_slug):
     filters, error = _filters_or_400(request)
     if error:
@@ -50,7 +51,7 @@ def export_initiatives_xlsx(request, org_slug):
 
 
 @require_GET
-@org_view(exports.can_export)
+@org_view(can_export)
 def export_initiatives_csv(request, org_slug):
     filters, error = _filters_or_400(request)
     if error:

@@ -32,14 +32,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+import xlsxwriter
 from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django_scopes import scope
 
 from cat4.common.api import form_errors
-from cat4.tenancy.models import Membership, Organization
-from initiatives import permissions as initiative_perms
+from cat4.tenancy.models import Organization
 from initiatives import selectors as initiative_selectors
 from initiatives.calculations import Rag, RagColour, apply_staleness
 from initiatives.forms import InitiativeFilterForm
@@ -61,11 +61,6 @@ CHUNK = 2000
 MAX_SHEET_ROWS = 1_048_576  # Excel's limit per sheet, the header row included
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def can_export(*, membership: Membership | None) -> bool:
-    """Whoever may read the initiative list may export it."""
-    return initiative_perms.can_view_initiatives(membership=membership)
 
 
 class FilterError(Exception):
@@ -291,8 +286,6 @@ class _Xlsx:
     WIDTHS = {"text": 18, "money": 14, "date": 12, "int": 8}
 
     def __init__(self, handle):
-        import xlsxwriter
-
         self.book = xlsxwriter.Workbook(handle, {
             "constant_memory": True,
             # Only write_string / write_number / write_datetime are called, which never

@@ -1,6 +1,6 @@
 """Pages of the Excel import: list + upload + template, a job's status and row-level
 report (polled by htmx every 2 s while it runs), the import action and the rejected
-rows. Thin: the work is in reporting/imports.py."""
+rows. Thin: the work is in the package reporting/imports/."""
 
 from django import forms
 from django.contrib import messages
@@ -16,6 +16,7 @@ from cat4.tenancy.decorators import org_view
 
 from . import imports
 from .models import ImportJob, ImportMode, ImportStatus
+from .permissions import can_import
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOWN_PROBLEMS = 500
@@ -38,7 +39,7 @@ def _job_or_404(request, import_id) -> ImportJob:
 
 
 @require_http_methods(["GET", "POST"])
-@org_view(imports.can_import)
+@org_view(can_import)
 def import_list(request, org_slug):
     form = UploadForm(request.POST or None, request.FILES or None)
     status = 200
@@ -58,7 +59,7 @@ def import_list(request, org_slug):
                   status=status)
 
 
-@org_view(imports.can_import)
+@org_view(can_import)
 def import_template(request, org_slug):
     content = imports.template_workbook(organization=request.organization)
     response = HttpResponse(content, content_type=XLSX)
@@ -68,7 +69,7 @@ def import_template(request, org_slug):
 
 
 @vary_on_headers("HX-Request")  # the polled part and the page share the URL
-@org_view(imports.can_import)
+@org_view(can_import)
 def import_detail(request, org_slug, import_id):
     job = _job_or_404(request, import_id)
     context = {"job": job, "running": job.status in RUNNING,
@@ -80,7 +81,7 @@ def import_detail(request, org_slug, import_id):
 
 
 @require_POST
-@org_view(imports.can_import)
+@org_view(can_import)
 def import_run(request, org_slug, import_id):
     job = _job_or_404(request, import_id)
     try:
@@ -100,7 +101,7 @@ def import_run(request, org_slug, import_id):
     return redirect("import_detail", org_slug=org_slug, import_id=job.pk)
 
 
-@org_view(imports.can_import)
+@org_view(can_import)
 def import_rejected(request, org_slug, import_id):
     job = _job_or_404(request, import_id)
     if not job.rejected_file:

@@ -7,6 +7,8 @@ no history of their own; what changed and the portfolio as of a date come from t
 audit history (pghistory events), not from these tables.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -139,8 +141,6 @@ class JobStatus(models.TextChoices):
 
 def report_path(instance, filename) -> str:
     """Stored under a random name in the organisation's folder."""
-    import uuid
-
     return f"reports/{instance.organization_id}/{uuid.uuid4().hex}"
 
 

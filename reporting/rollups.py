@@ -31,7 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_scopes import scope
 
-from cat4.common.locks import org_job_xact_lock
+from cat4.common.locks import org_job_xact_lock, try_org_job_lock
 from cat4.tenancy.models import Organization
 from initiatives import calculations as calc
 from initiatives.selectors import ACTIVE_STAGES, thresholds_for
@@ -402,4 +402,18 @@ def rebuild(*, organization: Organization, today: date | None = None, full: bool
     return run
 
 
-__all__ = ["InitiativeInput", "Judgement", "judge", "rebuild"]
+def refresh_rollups_for(organization_id: int) -> dict:
+    """Rebuild one organisation's dashboard rollups under its advisory lock (the job's
+    body; a run that finds the lock held skips)."""
+    with try_org_job_lock(JOB, organization_id) as acquired:
+        if not acquired:
+            return {"organization": organization_id, "skipped": "another run holds the lock"}
+        org = Organization.objects.filter(pk=organization_id).first()
+        if org is None:
+            return {"organization": organization_id, "skipped": "no such organisation"}
+        run = rebuild(organization=org)
+    return {"organization": organization_id, "initiatives": run.initiatives,
+            "duration_ms": run.duration_ms}
+
+
+__all__ = ["InitiativeInput", "Judgement", "judge", "rebuild", "refresh_rollups_for"]

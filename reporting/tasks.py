@@ -8,25 +8,13 @@ import logging
 from celery import shared_task
 from django_scopes import scopes_disabled
 
-from cat4.common.locks import try_org_job_lock
 from cat4.tenancy.models import Organization
 
-from . import rollups
+from . import imports
+from .boardpack import board_pack_build
+from .rollups import refresh_rollups_for
 
 logger = logging.getLogger(__name__)
-
-
-def refresh_rollups_for(organization_id: int) -> dict:
-    """Rebuild one organisation's dashboard rollups under its advisory lock."""
-    with try_org_job_lock(rollups.JOB, organization_id) as acquired:
-        if not acquired:
-            return {"organization": organization_id, "skipped": "another run holds the lock"}
-        org = Organization.objects.filter(pk=organization_id).first()
-        if org is None:
-            return {"organization": organization_id, "skipped": "no such organisation"}
-        run = rollups.rebuild(organization=org)
-    return {"organization": organization_id, "initiatives": run.initiatives,
-            "duration_ms": run.duration_ms}
 
 
 @shared_task(name="reporting.refresh_rollups_for_org")
@@ -51,8 +39,6 @@ def refresh_rollups() -> int:
 def build_board_pack(board_pack_id: int) -> str:
     """Build one board pack (reporting/boardpack.py): progress committed step by step,
     the snapshot and its SHA-256 stored, the PDF drawn from the snapshot."""
-    from .boardpack import board_pack_build
-
     result = board_pack_build(board_pack_id=board_pack_id)
     logger.info("reporting.build_board_pack %s: %s", board_pack_id, result)
     return result
@@ -64,8 +50,6 @@ def run_import(job_id: int) -> str:
     with progress committed as it goes. Safe to run twice: a concurrent second run skips
     (advisory lock per job), and a re-delivery after a crash repeats the step, which is
     idempotent by initiative code. Time limits stay below the broker's visibility timeout."""
-    from . import imports
-
     result = imports.run_job(job_id)
     logger.info("reporting.run_import %s: %s", job_id, result)
     return result

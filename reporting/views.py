@@ -13,7 +13,8 @@ from initiatives.permissions import can_view_initiatives
 
 from . import selectors
 from .forms import DashboardForm, DrillFilterForm
-from .history_views import as_of_comparison
+from .history_views import as_of_context
+from .permissions import can_use_board_packs
 
 PAGE_SIZE = 25
 
@@ -26,9 +27,10 @@ def dashboard(request, org_slug):
     filters = form.filters()
     data = selectors.dashboard(organization=org, membership=request.membership,
                                filters=filters)
-    comparison = as_of_comparison(organization=org, when=form.as_of_date(), filters=filters)
-    return render(request, partial_template(request, "reporting/dashboard.html", "results"),
-                  {"form": form, "d": data, "query": data.filters.query(), **comparison})
+    return render(request, partial_template(request, "reporting/dashboard.html", "results"), {
+        "form": form, "d": data, "query": data.filters.query(),
+        "can_use_board_packs": can_use_board_packs(membership=request.membership),
+        **as_of_context(organization=org, when=form.as_of_date(), filters=filters)})
 
 
 @vary_on_headers("HX-Request")

@@ -23,6 +23,7 @@ from .. import boardpack, exports
 from ..boardpack_views import pack_file_response
 from ..export_views import csv_response, xlsx_response
 from ..models import BoardPack, JobStatus
+from ..permissions import can_export, can_use_board_packs
 
 
 class _FileRenderer(renderers.BaseRenderer):
@@ -63,7 +64,7 @@ FILTER_PARAMETERS = [
 
 
 class _ExportView(OrgAPIView):
-    predicates = {"GET": exports.can_export}
+    predicates = {"GET": can_export}
 
     def filters(self) -> dict:
         try:
@@ -134,7 +135,7 @@ class BoardPackRequestSerializer(serializers.Serializer):
 
 
 class _BoardPackView(OrgAPIView):
-    predicates = {"GET": boardpack.can_use_board_packs}
+    predicates = {"GET": can_use_board_packs}
 
     def get_pack(self) -> BoardPack:
         pack = boardpack.board_pack_get(organization=self.organization,
@@ -145,8 +146,7 @@ class _BoardPackView(OrgAPIView):
 
 
 class BoardPackListView(mixins.ListModelMixin, _BoardPackView):
-    predicates = {"GET": boardpack.can_use_board_packs,
-                  "POST": boardpack.can_use_board_packs}
+    predicates = {"GET": can_use_board_packs, "POST": can_use_board_packs}
     serializer_class = BoardPackSerializer
 
     def get_queryset(self):

@@ -1,6 +1,6 @@
 """The Excel import in the API: upload (multipart; the dry run starts at once), list,
 detail with the row-level report, the import action, the template and the rejected
-rows. Admins only, like the pages; the work is in reporting/imports.py."""
+rows. Admins only, like the pages; the work is in the package reporting/imports/."""
 
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -14,6 +14,7 @@ from cat4.tenancy.api.base import OrgAPIView
 from .. import imports
 from ..import_views import XLSX
 from ..models import ImportJob, ImportMode, ImportStatus
+from ..permissions import can_import
 
 
 class XlsxFileRenderer(renderers.BaseRenderer):
@@ -104,7 +105,7 @@ class ImportListView(OrgAPIView):
     field ``file``): 201 with the dry run's report, or 202 while a large file is being
     checked (poll the detail). A file that cannot be read is a 400 on ``file``."""
 
-    predicates = {"GET": imports.can_import, "POST": imports.can_import}
+    predicates = {"GET": can_import, "POST": can_import}
     serializer_class = ImportListSerializer
     parser_classes = [MultiPartParser]
 
@@ -124,7 +125,7 @@ class ImportListView(OrgAPIView):
 
 
 class ImportDetailView(_ImportView):
-    predicates = {"GET": imports.can_import}
+    predicates = {"GET": can_import}
     serializer_class = ImportJobSerializer
 
     def get(self, request, org_slug, import_id):
@@ -137,7 +138,7 @@ class ImportRunView(_ImportView):
     transaction). 200 when done, 202 while a large file is imported; 409 when the mode
     is not allowed for this file."""
 
-    predicates = {"POST": imports.can_import}
+    predicates = {"POST": can_import}
     serializer_class = ImportJobSerializer
 
     @extend_schema(request=ModeSerializer,
@@ -155,7 +156,7 @@ class ImportTemplateView(OrgAPIView):
     """The template workbook, with the organisation's programs, units, functions and
     members in its Lists sheet."""
 
-    predicates = {"GET": imports.can_import}
+    predicates = {"GET": can_import}
     renderer_classes = [renderers.JSONRenderer, XlsxFileRenderer]
 
     @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
@@ -170,7 +171,7 @@ class ImportTemplateView(OrgAPIView):
 class ImportRejectedView(_ImportView):
     """The rejected rows with a ``reason`` column (404 when no row was rejected)."""
 
-    predicates = {"GET": imports.can_import}
+    predicates = {"GET": can_import}
     renderer_classes = [renderers.JSONRenderer, XlsxFileRenderer]
 
     @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})

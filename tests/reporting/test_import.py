@@ -148,7 +148,7 @@ def test_xls_by_name_is_refused_even_before_reading(world):
 def test_too_large_and_too_many_rows(world, monkeypatch):
     with pytest.raises(imports.FileProblem, match="the limit is 10 MB"):
         check(world, b"PK\x03\x04" + b"\0" * (10 * 1024 * 1024))
-    monkeypatch.setattr(imports, "MAX_ROWS", 3)
+    monkeypatch.setattr(imports.workbook, "MAX_ROWS", 3)
     rows = [initiative(code=f"AC-{n}") for n in range(5)]
     with pytest.raises(imports.FileProblem, match="the limit is 3 rows"):
         check(world, workbook(rows))  # caught from the sheet's dimension, before reading
@@ -481,7 +481,7 @@ def test_import_is_refused_twice_and_for_a_foreign_job(world):
 def test_a_real_worker_checks_and_imports_a_large_file(world, worker, monkeypatch):
     from tests.workers import wait_for
 
-    monkeypatch.setattr(imports, "INLINE_MAX_ROWS", 1)  # every file goes to the job
+    monkeypatch.setattr(imports.jobs, "INLINE_MAX_ROWS", 1)  # every file goes to the job
     job = check(world, clean_file())
     assert job.status == ImportStatus.CHECKING
 
