@@ -1,34 +1,40 @@
-"""Pure calculations for initiatives: RAG status, progress, money and fiscal calendars.
+"""Pure calculations for initiatives: money and schedule RAG, progress, staleness, fiscal
+calendars and run-rates.
 
 No ORM, no database, no floats: money and ratios are ``decimal.Decimal``. Explanations
 are user-facing English and always state the inputs, the rule applied and the result,
-e.g. ``"forecast EUR 1.20 M is 75 % of plan EUR 1.60 M, below 85 % → red"``.
+e.g. ``"forecast EUR 1.20 M is 75 % of plan EUR 1.60 M, below 85 % → red"``. The colours,
+thresholds and rule wording (``cat4.common.rag``) and money text (``cat4.common.money``)
+are shared with the KPIs and the reports.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import (
-    ROUND_CEILING,
-    ROUND_DOWN,
-    ROUND_FLOOR,
-    ROUND_HALF_EVEN,
-    ROUND_HALF_UP,
-    Context,
-    Decimal,
+from decimal import ROUND_DOWN, Decimal
+
+from cat4.common.decimals import CONTEXT, HUNDRED, ONE, ZERO, require_decimal
+from cat4.common.money import format_money
+from cat4.common.months import add_months, first_of_month
+from cat4.common.rag import (
+    Rag,
+    RagColour,
+    Thresholds,
+    percent_text,
+    ratio_rule,
+    worst_colour,
 )
 
+# RagColour, Thresholds (cat4.common.rag) and format_money (cat4.common.money) are still
+# imported from here by tests, so they stay importable here.
 __all__ = [
     "LineTotals",
     "MilestoneFacts",
-    "Rag",
     "RagColour",
     "Thresholds",
     "annualise",
-    "apply_staleness",
     "combine_financial",
     "financial_rag",
     "fiscal_year",
@@ -36,154 +42,14 @@ __all__ = [
     "fiscal_year_months",
     "format_money",
     "is_update_stale",
-    "month_range",
     "run_rate",
     "schedule_rag",
     "technical_progress",
     "totals_by_fiscal_year",
     "update_due",
-    "worst_colour",
 ]
 
-# One fixed context for every division and rounding here, so results never depend on
-# the caller's thread-local decimal context. 50 digits is far beyond any money amount.
-_CTX = Context(prec=50, rounding=ROUND_HALF_EVEN)
-_ZERO = Decimal(0)
-_ONE = Decimal(1)
-_HUNDRED = Decimal(100)
 _TWELVE = Decimal(12)
-
-
-# --------------------------------------------------------------------------- RAG basics
-
-
-class RagColour(enum.StrEnum):
-    """Status colour. GREY means "cannot be judged" (nothing to compare with)."""
-
-    GREEN = "green"
-    AMBER = "amber"
-    RED = "red"
-    GREY = "grey"
-
-
-# Badness order for combining; GREY is not on the scale.
-_SEVERITY = {RagColour.GREEN: 0, RagColour.AMBER: 1, RagColour.RED: 2}
-
-
-@dataclass(frozen=True)
-class Rag:
-    """A colour and the sentence that explains it."""
-
-    colour: RagColour
-    explanation: str
-
-
-def worst_colour(colours: Iterable[RagColour]) -> RagColour:
-    """The worst of ``colours`` (red > amber > green); GREY only if nothing else is given."""
-    judged = [c for c in colours if c is not RagColour.GREY]
-    if not judged:
-        return RagColour.GREY
-    return max(judged, key=_SEVERITY.__getitem__)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Thresholds:
-    """Ratio limits: green at or above ``green_at``, red below ``red_below``, amber between.
-
-    Requires ``0 < red_below <= green_at <= 1``.
-    """
-
-    green_at: Decimal = Decimal("0.95")
-    red_below: Decimal = Decimal("0.85")
-
-    def __post_init__(self) -> None:
-        _require_decimal("green_at", self.green_at)
-        _require_decimal("red_below", self.red_below)
-        if not (_ZERO < self.red_below <= self.green_at <= _ONE):
-            raise ValueError(
-                f"thresholds need 0 < red_below <= green_at <= 1, got red_below "
-                f"{self.red_below} and green_at {self.green_at}"
-            )
-
-
-def _require_decimal(name: str, value: object) -> None:
-    if not isinstance(value, Decimal):
-        raise TypeError(f"{name} must be a Decimal, not {type(value).__name__}")
-    if not value.is_finite():
-        raise ValueError(f"{name} must be a finite number, got {value}")
-
-
-# --------------------------------------------------------------------------- formatting
-
-# (unit value, suffix, decimal places), largest first.
-_MONEY_UNITS: tuple[tuple[Decimal, str, int], ...] = (
-    (Decimal(10) ** 9, "bn", 2),
-    (Decimal(10) ** 6, "M", 2),
-    (Decimal(10) ** 3, "k", 1),
-    (_ONE, "", 0),
-)
-
-
-def format_money(amount: Decimal, currency: str) -> str:
-    """Compact money text: ``EUR 1.20 M``, ``EUR 45.0 k``, ``EUR 950``, ``-EUR 45.0 k``.
-
-    Units are k (1 decimal), M and bn (2 decimals); below 1,000 whole units. Rounds half
-    up; the unit is chosen after rounding, so 999,960 is ``EUR 1.00 M``, not ``1000.0 k``.
-    """
-    _require_decimal("amount", amount)
-    magnitude = abs(amount)
-    index = next(
-        (i for i, (unit, _, _) in enumerate(_MONEY_UNITS) if magnitude >= unit),
-        len(_MONEY_UNITS) - 1,
-    )
-    scaled = _scale(magnitude, index)
-    if index > 0 and scaled * _MONEY_UNITS[index][0] >= _MONEY_UNITS[index - 1][0]:
-        index -= 1  # rounding reached the next unit up (999.96 k -> 1.00 M)
-        scaled = _scale(magnitude, index)
-    suffix = _MONEY_UNITS[index][1]
-    number = f"{scaled:,f}" if suffix == "bn" else f"{scaled:f}"
-    sign = "-" if amount < 0 and scaled != 0 else ""
-    return f"{sign}{currency} {number} {suffix}" if suffix else f"{sign}{currency} {number}"
-
-
-def _scale(magnitude: Decimal, index: int) -> Decimal:
-    unit, _, places = _MONEY_UNITS[index]
-    return _CTX.divide(magnitude, unit).quantize(
-        Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=_CTX
-    )
-
-
-def _threshold_text(ratio: Decimal) -> str:
-    """A configured ratio as a percentage, with only the decimals it needs (95, 87.5)."""
-    return f"{(ratio * _HUNDRED).normalize(context=_CTX):f}"
-
-
-def _percent_text(ratio: Decimal, *, boundaries: Iterable[Decimal]) -> str:
-    """``ratio`` as a percentage that never lands on the wrong side of a boundary.
-
-    Whole percent when that is faithful (``75``); otherwise one decimal, rounded away
-    from the nearest boundary if needed (0.94996 -> ``94.9`` next to 95 %); more decimals
-    only when boundaries are closer together than that.
-    """
-    value = ratio * _HUNDRED
-    limits = [b * _HUNDRED for b in boundaries]
-
-    def side(x: Decimal, limit: Decimal) -> int:
-        return (x > limit) - (x < limit)
-
-    def faithful(shown: Decimal) -> bool:
-        return all(side(shown, limit) == side(value, limit) for limit in limits)
-
-    nearest = min(limits, key=lambda limit: abs(value - limit), default=value)
-    away = ROUND_FLOOR if value < nearest else ROUND_CEILING
-    for places in range(7):
-        step = Decimal(1).scaleb(-places)
-        modes = (ROUND_HALF_UP,) if places == 0 else (ROUND_HALF_UP, away)
-        for mode in modes:
-            shown = value.quantize(step, rounding=mode, context=_CTX)
-            if faithful(shown):
-                return f"{shown:f}"
-    return f"{value.normalize(context=_CTX):f}"
 
 
 def _days(n: int) -> str:
@@ -191,17 +57,6 @@ def _days(n: int) -> str:
 
 
 # --------------------------------------------------------------------------- money RAG
-
-
-def _rule(ratio: Decimal, thresholds: Thresholds) -> tuple[RagColour, str]:
-    """Colour of a ratio (higher is better) and the rule text that gave it."""
-    green = _threshold_text(thresholds.green_at)
-    red = _threshold_text(thresholds.red_below)
-    if ratio >= thresholds.green_at:
-        return RagColour.GREEN, f"at or above {green} %"
-    if ratio >= thresholds.red_below:
-        return RagColour.AMBER, f"between {red} % and {green} %"
-    return RagColour.RED, f"below {red} %"
 
 
 def financial_rag(
@@ -223,10 +78,10 @@ def financial_rag(
     A zero or negative plan gives GREY. ``explain=False`` skips writing the sentence
     (the explanation is empty) for jobs that keep only the colour.
     """
-    _require_decimal("planned", planned)
-    _require_decimal("forecast", forecast)
+    require_decimal("planned", planned)
+    require_decimal("forecast", forecast)
     if actual is not None:
-        _require_decimal("actual", actual)
+        require_decimal("actual", actual)
 
     def money(x: Decimal) -> str:
         return format_money(x, currency)
@@ -258,11 +113,11 @@ def financial_rag(
             note = f" (worse than {other_label}{cost_word} {money(other)})"
 
     if not is_cost:
-        ratio = _CTX.divide(amount, planned)
-        colour, rule = _rule(ratio, thresholds)
+        ratio = CONTEXT.divide(amount, planned)
+        colour, rule = ratio_rule(ratio, thresholds)
         if not explain:
             return Rag(colour, "")
-        shown = _percent_text(ratio, boundaries=(thresholds.red_below, thresholds.green_at))
+        shown = percent_text(ratio, boundaries=(thresholds.red_below, thresholds.green_at))
         return Rag(
             colour,
             f"{label} {money(amount)} is {shown} % of plan {money(planned)}{note}, "
@@ -271,16 +126,16 @@ def financial_rag(
 
     within_budget = amount <= planned
     if not within_budget:
-        ratio = _CTX.divide(planned, amount)  # in (0, 1): how much of the cost the budget covers
-        colour, rule = _rule(ratio, thresholds)
+        ratio = CONTEXT.divide(planned, amount)  # in (0, 1): how much of the cost the budget covers
+        colour, rule = ratio_rule(ratio, thresholds)
     if not explain:
         return Rag(RagColour.GREEN if within_budget else colour, "")
-    share = _CTX.divide(amount, planned)  # cost as a share of budget, for display
-    shown_share = _percent_text(share, boundaries=(_ONE,))
+    share = CONTEXT.divide(amount, planned)  # cost as a share of budget, for display
+    shown_share = percent_text(share, boundaries=(ONE,))
     head = f"{label} cost {money(amount)} is {shown_share} % of budget {money(planned)}{note}"
     if within_budget:
         return Rag(RagColour.GREEN, f"{head}, within budget → {RagColour.GREEN}")
-    covered = _percent_text(ratio, boundaries=(thresholds.red_below, thresholds.green_at, _ONE))
+    covered = percent_text(ratio, boundaries=(thresholds.red_below, thresholds.green_at, ONE))
     return Rag(colour, f"{head}, so the budget covers {covered} % of it, {rule} → {colour}")
 
 
@@ -311,13 +166,13 @@ def combine_financial(lines: Sequence[LineTotals], *, thresholds: Thresholds, cu
             continue
         actuals = [line.actual for line in group]
         actual = (
-            sum((a for a in actuals if a is not None), _ZERO)
+            sum((a for a in actuals if a is not None), ZERO)
             if all(a is not None for a in actuals)
             else None
         )
         rag = financial_rag(
-            planned=sum((line.planned for line in group), _ZERO),
-            forecast=sum((line.forecast for line in group), _ZERO),
+            planned=sum((line.planned for line in group), ZERO),
+            forecast=sum((line.forecast for line in group), ZERO),
             actual=actual,
             is_cost=is_cost,
             thresholds=thresholds,
@@ -373,8 +228,8 @@ def technical_progress(milestones: Iterable[MilestoneFacts]) -> Decimal:
         closed, total = sum(1 for m in items if m.is_closed), len(items)
     else:
         closed = sum(m.weight for m in items if m.is_closed)
-    percent = _CTX.divide(Decimal(closed) * _HUNDRED, Decimal(total)).quantize(
-        _PROGRESS_STEP, rounding=ROUND_DOWN, context=_CTX
+    percent = CONTEXT.divide(Decimal(closed) * HUNDRED, Decimal(total)).quantize(
+        _PROGRESS_STEP, rounding=ROUND_DOWN, context=CONTEXT
     )
     if all(m.is_closed for m in items):
         return Decimal("100.0")
@@ -442,38 +297,7 @@ def is_update_stale(*, last_update: date | None, created: date, cadence_days: in
                       cadence_days=cadence_days) < today
 
 
-def apply_staleness(rag: Rag, *, stale: bool, last_update: date | None) -> Rag:
-    """A stale status never shows green: green becomes amber and says why.
-
-    Other colours, and anything not stale, are returned unchanged.
-    """
-    if not stale or rag.colour is not RagColour.GREEN:
-        return rag
-    reason = (
-        "no status update yet"
-        if last_update is None
-        else f"last update on {last_update.isoformat()} is overdue"
-    )
-    return Rag(RagColour.AMBER, f"{rag.explanation}; {reason}, so not green")
-
-
 # --------------------------------------------------------------------------- calendar
-
-
-def _month_index(d: date) -> int:
-    return d.year * 12 + d.month - 1
-
-
-def _month_from_index(index: int) -> date:
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def month_range(start: date, end: date) -> list[date]:
-    """First-of-month dates from ``start``'s month to ``end``'s month, both included.
-
-    ``end`` in an earlier month than ``start`` -> ``[]``.
-    """
-    return [_month_from_index(i) for i in range(_month_index(start), _month_index(end) + 1)]
 
 
 def _check_start_month(start_month: int) -> None:
@@ -496,8 +320,8 @@ def fiscal_year_months(fy: int, *, start_month: int) -> list[date]:
     """The 12 first-of-month dates of fiscal year ``fy``, in order."""
     _check_start_month(start_month)
     first_year = fy if start_month == 1 else fy - 1
-    first = _month_index(date(first_year, start_month, 1))
-    return [_month_from_index(first + i) for i in range(12)]
+    first = date(first_year, start_month, 1)
+    return [add_months(first, i) for i in range(12)]
 
 
 def fiscal_year_label(fy: int, *, start_month: int) -> str:
@@ -516,16 +340,16 @@ def run_rate(monthly: Mapping[date, Decimal], *, as_of: date) -> Decimal:
 
     Months after ``as_of`` are ignored; no such month -> 0.
     """
-    limit = _month_index(as_of)
-    eligible = [m for m in monthly if _month_index(m) <= limit]
+    limit = first_of_month(as_of)
+    eligible = [m for m in monthly if first_of_month(m) <= limit]
     if not eligible:
         return Decimal("0")
-    return annualise(monthly[max(eligible, key=_month_index)])
+    return annualise(monthly[max(eligible, key=first_of_month)])
 
 
 def annualise(monthly: Decimal) -> Decimal:
     """A monthly value as a yearly one (the run-rate of a single month)."""
-    _require_decimal("monthly value", monthly)
+    require_decimal("monthly value", monthly)
     return monthly * _TWELVE
 
 
@@ -535,7 +359,7 @@ def totals_by_fiscal_year(
     """Sum of the monthly values per fiscal year, ordered by year; empty years are absent."""
     totals: dict[int, Decimal] = {}
     for month, value in monthly.items():
-        _require_decimal("monthly value", value)
+        require_decimal("monthly value", value)
         fy = fiscal_year(month, start_month=start_month)
-        totals[fy] = totals.get(fy, _ZERO) + value
+        totals[fy] = totals.get(fy, ZERO) + value
     return dict(sorted(totals.items()))

@@ -5,13 +5,17 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+import pghistory.models
 from django.db.models import Max, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from cat4.tenancy.models import Organization
+from cat4.common.months import month_range
+from cat4.common.rag import Rag, RagColour, Thresholds, apply_staleness
+from cat4.tenancy.models import Organization, User
 
 from . import calculations as calc
 from .models import (
+    Dependency,
     ImpactLine,
     Initiative,
     Milestone,
@@ -122,11 +126,11 @@ def initiative_get(*, organization: Organization, initiative_id) -> Initiative |
             .prefetch_related("objectives").first())
 
 
-def thresholds_for(organization: Organization) -> calc.Thresholds:
+def thresholds_for(organization: Organization) -> Thresholds:
     settings = ValueSettings.objects.filter(organization=organization).first()
     if settings is None:
-        return calc.Thresholds()
-    return calc.Thresholds(green_at=settings.green_at, red_below=settings.red_below)
+        return Thresholds()
+    return Thresholds(green_at=settings.green_at, red_below=settings.red_below)
 
 
 @dataclass
@@ -139,14 +143,14 @@ class LineGrid:
 @dataclass
 class InitiativeStatus:
     progress: Decimal
-    schedule: calc.Rag
-    financial: calc.Rag
+    schedule: Rag
+    financial: Rag
     latest_update: StatusUpdate | None
     freshness: Freshness
 
 
 def value_grid(*, initiative: Initiative) -> tuple[list[date], list[LineGrid]]:
-    months = calc.month_range(initiative.start_date, initiative.target_date)
+    months = month_range(initiative.start_date, initiative.target_date)
     lines = list(initiative.impact_lines.prefetch_related(
         Prefetch("values", queryset=MonthlyValue.objects.order_by("month"))))
     grids = []
@@ -176,10 +180,10 @@ def initiative_status(*, initiative: Initiative, grids: list[LineGrid],
                   for m in initiative.milestones.all()]
     has_forecast = any(k == ValueKind.FORECAST for g in grids for (_m, k) in g.cells)
     if not grids:
-        financial = calc.Rag(calc.RagColour.GREY, "no impact lines yet")
+        financial = Rag(RagColour.GREY, "no impact lines yet")
     elif not has_forecast:
-        financial = calc.Rag(calc.RagColour.GREY,
-                             "no forecast yet: forecasts are entered from the Decided gate on")
+        financial = Rag(RagColour.GREY,
+                        "no forecast yet: forecasts are entered from the Decided gate on")
     else:
         # The outturn: actuals where a month has one, the forecast elsewhere. Comparing
         # actuals to date with the whole plan would call every running initiative red.
@@ -194,10 +198,10 @@ def initiative_status(*, initiative: Initiative, grids: list[LineGrid],
     # A stale initiative never shows green: whoever reads the colour learns it is unconfirmed.
     return InitiativeStatus(
         progress=calc.technical_progress(milestones),
-        schedule=calc.apply_staleness(calc.schedule_rag(milestones, today=today),
-                                      stale=freshness.stale, last_update=freshness.last_update),
-        financial=calc.apply_staleness(financial, stale=freshness.stale,
-                                       last_update=freshness.last_update),
+        schedule=apply_staleness(calc.schedule_rag(milestones, today=today),
+                                 stale=freshness.stale, last_update=freshness.last_update),
+        financial=apply_staleness(financial, stale=freshness.stale,
+                                  last_update=freshness.last_update),
         latest_update=latest_update,
         freshness=freshness,
     )
@@ -219,10 +223,6 @@ class HistoryEntry:
 def history_of(*, initiative: Initiative, limit: int = 60) -> list[HistoryEntry]:
     """The initiative's audit trail from the pghistory event tables: changes to it and
     to its milestones, lines and values, newest first, with who made them."""
-    import pghistory.models
-
-    from cat4.tenancy.models import User
-
     events = list(pghistory.models.Events.objects.references(initiative)
                   .order_by("-pgh_created_at")[:limit])
     lines = list(initiative.impact_lines.all())
@@ -239,6 +239,8 @@ def history_of(*, initiative: Initiative, limit: int = 60) -> list[HistoryEntry]
         model = event.pgh_model.split(".")[-1].removesuffix("Event")
         changes = {k: v for k, v in (event.pgh_diff or {}).items()
                    if k not in {"updated_at", "version"}}
+        if event.pgh_label == "update" and not changes:
+            continue  # only the version moved: a line's values changed, shown on their own
         entries.append(HistoryEntry(
             at=event.pgh_created_at, what=model, label=event.pgh_label, changes=changes,
             actor=names.get((event.pgh_context or {}).get("user"), "system")))
@@ -274,8 +276,6 @@ def _lateness(dependency) -> tuple[bool, str]:
 def dependencies_of(*, initiative: Initiative) -> list[DependencyView]:
     """Both directions of an initiative's dependencies, each flagged when the supplying
     initiative's target date has slipped past the need-by date."""
-    from .models import Dependency
-
     rows = (Dependency.objects.filter(organization_id=initiative.organization_id)
             .filter(Q(initiative=initiative) | Q(depends_on=initiative))
             .select_related("initiative", "depends_on").order_by("need_by", "id"))

@@ -2,7 +2,7 @@
 
 No ORM, no database, no floats: values and ratios are ``decimal.Decimal`` and anything
 else is rejected with ``TypeError``. Colours, thresholds and the rule wording come from
-``initiatives.calculations`` so a KPI reads like every other status. Explanations state
+``cat4.common.rag`` so a KPI reads like every other status. Explanations state
 the inputs, the rule applied and the result, e.g.
 ``"reading 85 % against expected 90 % for 2026-06 (higher is better): 5 % worse than
 expected, judged against the planned change of 20 %, performance 75 %, below 85 % → red"``.
@@ -26,17 +26,12 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_UP, Context, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_UP, Decimal
 from types import MappingProxyType
 
-from initiatives.calculations import (
-    Rag,
-    RagColour,
-    Thresholds,
-    _percent_text,
-    _require_decimal,
-    _rule,
-)
+from cat4.common.decimals import CONTEXT, HUNDRED, ONE, ZERO, require_decimal
+from cat4.common.months import add_months, first_of_month
+from cat4.common.rag import Rag, RagColour, Thresholds, percent_text, ratio_rule
 
 __all__ = [
     "Direction",
@@ -56,12 +51,6 @@ __all__ = [
     "variance",
 ]
 
-# Same fixed context as initiatives.calculations: results never depend on the caller's
-# thread-local decimal context.
-_CTX = Context(prec=50, rounding=ROUND_HALF_EVEN)
-_ZERO = Decimal(0)
-_ONE = Decimal(1)
-_HUNDRED = Decimal(100)
 _VALUE_STEP = Decimal("0.0001")  # expected and projected values
 _PERFORMANCE_STEP = Decimal("0.0001")
 _PCT_STEP = Decimal("0.01")
@@ -101,7 +90,7 @@ def period_start(day: date, frequency: Frequency | str) -> date:
     if frequency is Frequency.WEEKLY:
         return day - timedelta(days=day.weekday())
     if frequency is Frequency.MONTHLY:
-        return day.replace(day=1)
+        return first_of_month(day)
     return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
 
 
@@ -110,9 +99,7 @@ def next_period(period: date, frequency: Frequency | str) -> date:
     start, frequency = period_start(period, frequency), Frequency(frequency)
     if frequency is Frequency.WEEKLY:
         return start + timedelta(days=7)
-    months = 1 if frequency is Frequency.MONTHLY else 3
-    index = start.year * 12 + start.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+    return add_months(start, 1 if frequency is Frequency.MONTHLY else 3)
 
 
 def periods_between(start: date, end: date, frequency: Frequency | str) -> list[date]:
@@ -151,8 +138,8 @@ def format_value(value: Decimal, unit: str) -> str:
     Trailing zeros are dropped and thousands separated; nothing is rounded. An empty
     unit gives the bare number.
     """
-    _require_decimal("value", value)
-    number = _ZERO if value == 0 else value.normalize(context=_CTX)  # no "-0", no "1E+2"
+    require_decimal("value", value)
+    number = ZERO if value == 0 else value.normalize(context=CONTEXT)  # no "-0", no "1E+2"
     text = f"{number:,f}"
     unit = unit.strip()
     return f"{text} {unit}" if unit else text
@@ -184,8 +171,8 @@ class KpiSpec:
             raise TypeError(f"unit must be text, not {type(self.unit).__name__}")
         object.__setattr__(self, "direction", Direction(self.direction))
         object.__setattr__(self, "frequency", Frequency(self.frequency))
-        _require_decimal("baseline", self.baseline)
-        _require_decimal("target", self.target)
+        require_decimal("baseline", self.baseline)
+        require_decimal("target", self.target)
         object.__setattr__(self, "baseline_date", _as_date(self.baseline_date))
         object.__setattr__(self, "target_date", _as_date(self.target_date))
         if self.target_date <= self.baseline_date:
@@ -195,7 +182,7 @@ class KpiSpec:
             )
         planned: dict[date, Decimal] = {}
         for period, value in self.planned.items():
-            _require_decimal(f"planned value for {period}", value)
+            require_decimal(f"planned value for {period}", value)
             planned[_as_date(period)] = value
         object.__setattr__(self, "planned", MappingProxyType(planned))
 
@@ -223,9 +210,9 @@ def expected_value(spec: KpiSpec, period: date) -> Decimal:
         return spec.target
     elapsed = (period - spec.baseline_date).days
     total = (spec.target_date - spec.baseline_date).days
-    step = _CTX.divide((spec.target - spec.baseline) * elapsed, Decimal(total))
-    value = _CTX.add(spec.baseline, step).quantize(
-        _VALUE_STEP, rounding=ROUND_HALF_EVEN, context=_CTX
+    step = CONTEXT.divide((spec.target - spec.baseline) * elapsed, Decimal(total))
+    value = CONTEXT.add(spec.baseline, step).quantize(
+        _VALUE_STEP, rounding=ROUND_HALF_EVEN, context=CONTEXT
     )
     low, high = sorted((spec.baseline, spec.target))
     return min(max(value, low), high)
@@ -253,7 +240,7 @@ def _scale(spec: KpiSpec, expected: Decimal) -> tuple[Decimal, str]:
             f"the expected value {format_value(abs(expected), spec.unit)} "
             f"(target equals baseline)",
         )
-    return _ONE, f"{format_value(_ONE, spec.unit)} (target equals baseline and 0 is expected)"
+    return ONE, f"{format_value(ONE, spec.unit)} (target equals baseline and 0 is expected)"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -283,20 +270,20 @@ class Variance:
 
 def variance(spec: KpiSpec, period: date, actual: Decimal) -> Variance:
     """Compare ``actual`` with :func:`expected_value` for ``period`` (see :class:`Variance`)."""
-    _require_decimal("actual", actual)
+    require_decimal("actual", actual)
     expected = expected_value(spec, period)
     difference = actual - expected
     pct = (
         None
         if expected == 0
-        else _CTX.divide(difference * _HUNDRED, abs(expected)).quantize(
-            _PCT_STEP, rounding=ROUND_HALF_EVEN, context=_CTX
+        else CONTEXT.divide(difference * HUNDRED, abs(expected)).quantize(
+            _PCT_STEP, rounding=ROUND_HALF_EVEN, context=CONTEXT
         )
     )
     scale, _ = _scale(spec, expected)
-    performance = _CTX.add(
-        _ONE, _CTX.divide(_gain(spec.direction, actual, expected), scale)
-    ).quantize(_PERFORMANCE_STEP, rounding=ROUND_FLOOR, context=_CTX)
+    performance = CONTEXT.add(
+        ONE, CONTEXT.divide(_gain(spec.direction, actual, expected), scale)
+    ).quantize(_PERFORMANCE_STEP, rounding=ROUND_FLOOR, context=CONTEXT)
     return Variance(
         expected=expected,
         actual=actual,
@@ -311,14 +298,14 @@ def _shown_places(actual: Decimal) -> int:
     """Decimals to show a computed value with next to a reading: one more than the
     reading has (at least one, at most four), so "78.8 against expected 89.43" rather
     than "against expected 89.4314"."""
-    exponent = actual.normalize(context=_CTX).as_tuple().exponent
+    exponent = actual.normalize(context=CONTEXT).as_tuple().exponent
     places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
     return min(4, max(places, 1) + 1) if places else 1
 
 
 def _rounded(value: Decimal, places: int) -> Decimal:
     """``value`` rounded half-even to ``places`` decimals, for display only."""
-    return value.quantize(Decimal(1).scaleb(-places), context=_CTX)
+    return value.quantize(Decimal(1).scaleb(-places), context=CONTEXT)
 
 
 def kpi_rag(spec: KpiSpec, period: date, actual: Decimal, *, thresholds: Thresholds) -> Rag:
@@ -335,9 +322,9 @@ def kpi_rag(spec: KpiSpec, period: date, actual: Decimal, *, thresholds: Thresho
     places = _shown_places(actual)
     if gain != 0 and _rounded(abs(gain), places) == 0:
         places = 4  # a gap too small for the reading's precision is still shown
-    colour, rule = _rule(result.performance, thresholds)
-    shown = _percent_text(
-        result.performance, boundaries=(thresholds.red_below, thresholds.green_at, _ONE)
+    colour, rule = ratio_rule(result.performance, thresholds)
+    shown = percent_text(
+        result.performance, boundaries=(thresholds.red_below, thresholds.green_at, ONE)
     )
     if gain == 0:
         how = "as expected"
@@ -390,7 +377,7 @@ def projection(spec: KpiSpec, readings: Mapping[date, Decimal]) -> Projection | 
     """
     points = sorted((_as_date(period), value) for period, value in readings.items())
     for period, value in points:
-        _require_decimal(f"reading for {period}", value)
+        require_decimal(f"reading for {period}", value)
     if len({period for period, _ in points}) != len(points):
         raise ValueError("readings need distinct dates")
     if len(points) < 2:
@@ -399,16 +386,16 @@ def projection(spec: KpiSpec, readings: Mapping[date, Decimal]) -> Projection | 
     xs = [Decimal((period - first).days) for period, _ in points]
     ys = [value for _, value in points]
     n = Decimal(len(points))
-    sum_x, sum_y = sum(xs, _ZERO), sum(ys, _ZERO)
-    sum_xx = sum((x * x for x in xs), _ZERO)
-    sum_xy = sum((x * y for x, y in zip(xs, ys, strict=True)), _ZERO)
+    sum_x, sum_y = sum(xs, ZERO), sum(ys, ZERO)
+    sum_xx = sum((x * x for x in xs), ZERO)
+    sum_xy = sum((x * y for x, y in zip(xs, ys, strict=True)), ZERO)
     # slope = covariance / spread; value at x_t = (Σy·spread + covariance·(n·x_t − Σx)) / (n·spread)
     spread = n * sum_xx - sum_x * sum_x  # > 0: the periods are distinct
     covariance = n * sum_xy - sum_x * sum_y
     x_target = Decimal((spec.target_date - first).days)
-    projected = _CTX.divide(
+    projected = CONTEXT.divide(
         sum_y * spread + covariance * (n * x_target - sum_x), n * spread
-    ).quantize(_VALUE_STEP, rounding=ROUND_HALF_EVEN, context=_CTX)
+    ).quantize(_VALUE_STEP, rounding=ROUND_HALF_EVEN, context=CONTEXT)
 
     gain = _gain(spec.direction, projected, spec.target)
     if spec.span != 0:
@@ -416,16 +403,16 @@ def projection(spec: KpiSpec, readings: Mapping[date, Decimal]) -> Projection | 
     elif spec.target != 0:
         scale, of = abs(spec.target), " of the target (target equals baseline)"
     else:
-        scale, of = _ONE, ""
+        scale, of = ONE, ""
 
     def pct(amount: Decimal) -> Decimal:
-        return _CTX.divide(amount * _HUNDRED, scale).quantize(
-            _PCT_STEP, rounding=ROUND_UP, context=_CTX
+        return CONTEXT.divide(amount * HUNDRED, scale).quantize(
+            _PCT_STEP, rounding=ROUND_UP, context=CONTEXT
         )
 
     def by(amount: Decimal) -> str:
         if of:
-            return f"{_percent_text(_CTX.divide(amount, scale), boundaries=(_ZERO,))} %{of}"
+            return f"{percent_text(CONTEXT.divide(amount, scale), boundaries=(ZERO,))} %{of}"
         return format_value(amount, spec.unit)
 
     if gain > 0:
@@ -449,8 +436,8 @@ def projection(spec: KpiSpec, readings: Mapping[date, Decimal]) -> Projection | 
         target=spec.target,
         target_date=spec.target_date,
         meets_target=gain >= 0,
-        miss_pct=pct(-gain) if gain < 0 else _ZERO,
-        beat_pct=pct(gain) if gain > 0 else _ZERO,
+        miss_pct=pct(-gain) if gain < 0 else ZERO,
+        beat_pct=pct(gain) if gain > 0 else ZERO,
         explanation=explanation,
     )
 

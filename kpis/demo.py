@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from cat4.common.months import add_months
 from cat4.tenancy.models import Membership, Organization, Role
 from initiatives.models import Initiative, StrategicObjective
 
@@ -48,11 +49,6 @@ NAMES = [
 ]
 
 
-def _add_months(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def seed_kpis(org: Organization, *, today: date | None = None) -> int:
     if Kpi.objects.filter(organization=org).exists():
         return 0
@@ -60,14 +56,14 @@ def seed_kpis(org: Organization, *, today: date | None = None) -> int:
     rng = random.Random(f"cat4-kpis-{org.slug}")  # noqa: S311 (demo data, not security)
     admin = Membership.objects.filter(organization=org, role=Role.ADMIN).order_by("pk").first()
     owner = Membership.objects.filter(organization=org, role=Role.OWNER).order_by("pk").first()
-    start = _add_months(today.replace(day=1), -24)
+    start = add_months(today, -24)
     initiatives = list(Initiative.objects.filter(organization=org).order_by("code"))
     objectives = list(StrategicObjective.objects.filter(organization=org).order_by("code"))
     for index, (name, unit, direction, baseline, target) in enumerate(NAMES):
         kpi = services.kpi_create(
             membership=admin, name=name, unit=unit, direction=direction,
             baseline=str(baseline), baseline_date=start, target=str(target),
-            target_date=_add_months(start, 36), owner=owner.user)
+            target_date=add_months(start, 36), owner=owner.user)
         # Most follow the path with noise; every fourth drifts off; every seventh stops.
         drift = Decimal("0.55") if index % 4 == 3 else Decimal("1")
         last = 24 - (4 if index % 7 == 6 else 0)
@@ -76,7 +72,7 @@ def seed_kpis(org: Organization, *, today: date | None = None) -> int:
             noise = Decimal(rng.uniform(-0.6, 0.6)).quantize(Decimal("0.01")) * abs(step)
             value = (Decimal(baseline) + step * m * drift + noise).quantize(Decimal("0.1"))
             services.reading_record(membership=owner, kpi_id=kpi.pk,
-                                    period=_add_months(start, m), value=str(value))
+                                    period=add_months(start, m), value=str(value))
         if initiatives:
             services.kpi_link(membership=admin, kpi_id=kpi.pk,
                               initiative=initiatives[index % len(initiatives)].pk)

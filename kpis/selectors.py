@@ -1,6 +1,6 @@
 """Reads of KPIs for the list and detail pages, in a fixed number of queries."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -8,11 +8,12 @@ from functools import lru_cache
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from cat4.common.rag import Rag, RagColour, apply_staleness
 from cat4.tenancy.models import Organization
-from initiatives.calculations import Rag, RagColour, apply_staleness
 
 from . import calculations as calc
 from .models import Kpi, KpiLink, KpiReading, KpiSnapshot
+from .services import plan_periods, spec_of
 
 
 @lru_cache(maxsize=64)
@@ -97,8 +98,6 @@ class KpiDetail:
 def kpi_detail(*, kpi: Kpi, today: date | None = None) -> KpiDetail:
     """Readings against the expected path, the projection, and the same numbers for
     the chart (which the page also shows as a table)."""
-    from .services import spec_of
-
     today = today or timezone.localdate()
     spec = spec_of(kpi)
     snapshots = {s.period: s for s in kpi.recent_snapshots}
@@ -148,12 +147,8 @@ def kpi_plan(*, kpi: Kpi) -> list[PlanRow]:
     """Every period of a KPI (baseline to target) with its planned value, the linear
     value and the expected value the variance uses; planned values outside that range
     (after the definition changed) are listed too, so they can be cleared."""
-    import dataclasses
-
-    from .services import plan_periods, spec_of
-
     spec = spec_of(kpi)
-    line = dataclasses.replace(spec, planned={})
+    line = replace(spec, planned={})
     periods = plan_periods(kpi)
     inside = set(periods)
     rows = []

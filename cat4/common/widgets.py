@@ -1,4 +1,4 @@
-"""Form widgets."""
+"""Form widgets shared by the apps' forms."""
 
 from django import forms
 from django.utils.html import format_html, format_html_join
@@ -29,3 +29,13 @@ class QuickSelect(forms.Select):
                          if group else rendered)
         return format_html('<select name="{}"{}>{}</select>', widget["name"],
                            _attrs(widget["attrs"]), mark_safe("".join(parts)))  # noqa: S308 (each part is escaped above)
+
+
+class DateInput(forms.DateInput):
+    """The browser's date picker (``<input type="date">``), which sends and shows ISO
+    dates."""
+
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)

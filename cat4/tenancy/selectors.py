@@ -2,6 +2,7 @@
 except the lookups that resolve *which* organisations a user belongs to."""
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from .models import Invitation, Membership, MembershipEvent, Organization, User
@@ -49,9 +50,20 @@ def member_get(*, organization: Organization, membership_id) -> Membership | Non
     return member_list(organization=organization).filter(pk=membership_id).first()
 
 
-def pending_invitation_list(*, organization: Organization) -> QuerySet[Invitation]:
-    from django.utils import timezone
+def member_by_user(*, organization: Organization, user) -> Membership | None:
+    """The membership in ``organization`` of ``user`` (a User, or a user id from a
+    form or a request body), with its user; None when they are not a member."""
+    return (Membership.objects.filter(organization=organization,
+                                      user_id=getattr(user, "pk", user))
+            .select_related("user").first())
 
+
+def member_users(organization: Organization) -> QuerySet[User]:
+    """The organisation's members as users, by name: the choices of a member field."""
+    return User.objects.filter(memberships__organization=organization).order_by("full_name")
+
+
+def pending_invitation_list(*, organization: Organization) -> QuerySet[Invitation]:
     return (
         Invitation.objects.filter(
             organization=organization,

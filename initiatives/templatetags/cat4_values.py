@@ -4,7 +4,8 @@ from decimal import Decimal
 
 from django import template
 
-from initiatives import calculations as calc
+from cat4.common.money import format_money
+from cat4.common.months import month_key
 
 register = template.Library()
 
@@ -18,12 +19,12 @@ def grid_value(cells, month, kind):
 def money(amount, currency):
     if amount is None or amount == "":
         return "–"
-    return calc.format_money(Decimal(amount), currency)
+    return format_money(Decimal(amount), currency)
 
 
 @register.simple_tag
 def cell_name(line_id, month):
-    return f"v-{line_id}-{month:%Y-%m}"
+    return f"v-{line_id}-{month_key(month)}"
 
 
 @register.simple_tag

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import template
 
 from kpis.calculations import format_value
@@ -16,8 +18,6 @@ def kpi_value(value, unit):
 @register.filter
 def kpi_expected(value, unit):
     """An expected (interpolated) value, shown to 2 decimal places at most."""
-    from decimal import Decimal
-
     if value is None or value == "":
         return "–"
     return format_value(Decimal(value).quantize(Decimal("0.01")), unit)

@@ -8,25 +8,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cat4.common.months import month_range
+from cat4.common.rag import Rag, RagColour, Thresholds, worst_colour
 from initiatives.calculations import (
     LineTotals,
     MilestoneFacts,
-    Rag,
-    RagColour,
-    Thresholds,
-    apply_staleness,
     combine_financial,
     financial_rag,
     fiscal_year,
     fiscal_year_label,
     fiscal_year_months,
-    format_money,
-    month_range,
     run_rate,
     schedule_rag,
     technical_progress,
     totals_by_fiscal_year,
-    worst_colour,
 )
 
 D = Decimal
@@ -62,80 +57,6 @@ def cost(planned, forecast, actual=None, thresholds=T):
 
 def milestone(title="M", due=date(2026, 9, 30), done=None, weight=1, waived=False):
     return MilestoneFacts(title=title, due_date=due, done_date=done, weight=weight, waived=waived)
-
-
-# ----------------------------------------------------------------------------- Thresholds
-
-
-def test_thresholds_default():
-    assert T.green_at == D("0.95")
-    assert T.red_below == D("0.85")
-
-
-@pytest.mark.parametrize(
-    ("green_at", "red_below"),
-    [("0.95", "0.96"), ("1.01", "0.85"), ("0.95", "0"), ("0.95", "-0.1"), ("NaN", "0.5")],
-)
-def test_thresholds_reject_bad_limits(green_at, red_below):
-    with pytest.raises(ValueError, match=r"threshold|finite"):
-        Thresholds(green_at=D(green_at), red_below=D(red_below))
-
-
-def test_thresholds_accept_equal_limits_and_one():
-    assert Thresholds(green_at=D(1), red_below=D(1)).green_at == 1
-
-
-def test_thresholds_reject_floats():
-    with pytest.raises(TypeError):
-        Thresholds(green_at=0.95, red_below=D("0.85"))  # type: ignore[arg-type]
-
-
-def test_thresholds_are_keyword_only_and_frozen():
-    with pytest.raises(TypeError):
-        Thresholds(D("0.9"), D("0.8"))  # type: ignore[misc]
-    with pytest.raises(AttributeError):
-        T.green_at = D("0.5")  # type: ignore[misc]
-
-
-# ----------------------------------------------------------------------------- format_money
-
-
-@pytest.mark.parametrize(
-    ("amount", "text"),
-    [
-        ("1200000", "EUR 1.20 M"),
-        ("45000", "EUR 45.0 k"),
-        ("950", "EUR 950"),
-        ("0", "EUR 0"),
-        ("0.00", "EUR 0"),
-        ("12.50", "EUR 13"),  # half up
-        ("1000", "EUR 1.0 k"),
-        ("999.49", "EUR 999"),
-        ("999.5", "EUR 1.0 k"),  # the unit is chosen after rounding
-        ("999949", "EUR 999.9 k"),
-        ("999960", "EUR 1.00 M"),
-        ("1005000", "EUR 1.01 M"),
-        ("2500000000", "EUR 2.50 bn"),
-        ("1234567890123", "EUR 1,234.57 bn"),
-        ("-45000", "-EUR 45.0 k"),
-        ("-1200000", "-EUR 1.20 M"),
-        ("-950", "-EUR 950"),
-        ("-0.4", "EUR 0"),  # no minus on something that shows as zero
-    ],
-)
-def test_format_money(amount, text):
-    assert format_money(D(amount), "EUR") == text
-
-
-def test_format_money_other_currency():
-    assert format_money(D("45000"), "USD") == "USD 45.0 k"
-
-
-def test_format_money_rejects_float_and_nan():
-    with pytest.raises(TypeError):
-        format_money(1.5, "EUR")  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
-        format_money(D("NaN"), "EUR")
 
 
 # ----------------------------------------------------------------------------- financial_rag
@@ -383,13 +304,6 @@ def test_line_totals_keyword_only():
         LineTotals(D(1), D(1), None, False)  # type: ignore[misc]
 
 
-def test_worst_colour():
-    assert worst_colour([GREEN, RED, AMBER]) is RED
-    assert worst_colour([GREY, GREEN]) is GREEN
-    assert worst_colour([GREY, GREY]) is GREY
-    assert worst_colour([]) is GREY
-
-
 # ----------------------------------------------------------------------------- progress
 
 
@@ -510,45 +424,7 @@ def test_schedule_rejects_bad_day_limits():
         schedule_rag([milestone()], today=TODAY, amber_after_days=-1)
 
 
-# ----------------------------------------------------------------------------- staleness
-
-
-def test_stale_green_becomes_amber():
-    rag = Rag(GREEN, "no milestone overdue")
-    assert apply_staleness(rag, stale=True, last_update=date(2026, 10, 1)) == Rag(
-        AMBER, "no milestone overdue; last update on 2026-10-01 is overdue, so not green"
-    )
-    assert apply_staleness(rag, stale=True, last_update=None) == Rag(
-        AMBER, "no milestone overdue; no status update yet, so not green"
-    )
-
-
-@pytest.mark.parametrize("colour", [AMBER, RED, GREY])
-def test_stale_other_colours_unchanged(colour):
-    rag = Rag(colour, "x")
-    assert apply_staleness(rag, stale=True, last_update=None) is rag
-
-
-def test_not_stale_unchanged():
-    rag = Rag(GREEN, "x")
-    assert apply_staleness(rag, stale=False, last_update=None) is rag
-
-
-# ----------------------------------------------------------------------------- months
-
-
-def test_month_range_across_year_boundary():
-    assert month_range(date(2026, 11, 15), date(2027, 2, 3)) == [
-        date(2026, 11, 1),
-        date(2026, 12, 1),
-        date(2027, 1, 1),
-        date(2027, 2, 1),
-    ]
-
-
-def test_month_range_single_month_and_empty():
-    assert month_range(date(2026, 5, 31), date(2026, 5, 1)) == [date(2026, 5, 1)]
-    assert month_range(date(2026, 5, 1), date(2026, 4, 30)) == []
+# ----------------------------------------------------------------------------- fiscal years
 
 
 @pytest.mark.parametrize(
@@ -765,18 +641,6 @@ dates = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31))
 
 
 @PROPERTY
-@given(start=dates, end=dates)
-def test_month_range_length(start, end):
-    months = month_range(start, end)
-    between = (end.year - start.year) * 12 + end.month - start.month
-    assert len(months) == max(between + 1, 0)
-    assert all(m.day == 1 for m in months)
-    assert months == sorted(set(months))
-    if months:
-        assert (months[0], months[-1]) == (start.replace(day=1), end.replace(day=1))
-
-
-@PROPERTY
 @given(month=dates, start_month=st.integers(min_value=1, max_value=12))
 def test_every_month_has_exactly_one_fiscal_year(month, start_month):
     month = month.replace(day=1)
@@ -810,26 +674,6 @@ def test_run_rate_is_twelve_times_a_known_month(monthly, as_of):
     rate = run_rate(monthly, as_of=as_of)
     earlier = [m for m in monthly if m <= as_of.replace(day=1)]
     assert rate == (monthly[max(earlier)] * 12 if earlier else 0)
-
-
-@PROPERTY
-@given(
-    colour=st.sampled_from(list(RagColour)),
-    explanation=st.text(max_size=40),
-    last_update=st.none() | dates,
-)
-def test_staleness_never_leaves_green(colour, explanation, last_update):
-    rag = apply_staleness(Rag(colour, explanation), stale=True, last_update=last_update)
-    assert rag.colour is not GREEN
-    assert rag.explanation.startswith(explanation)
-
-
-@PROPERTY
-@given(amount=money)
-def test_format_money_sign_and_shape(amount):
-    text = format_money(amount, "EUR")
-    assert re.fullmatch(r"-?EUR [\d,]+(\.\d+)?( (k|M|bn))?", text)
-    assert text.startswith("-") == (amount <= D("-0.5"))
 
 
 @PROPERTY

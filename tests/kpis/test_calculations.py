@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from initiatives.calculations import Rag, RagColour, Thresholds
+from cat4.common.rag import Rag, RagColour, Thresholds
 from kpis.calculations import (
     Direction,
     Frequency,
