@@ -7,6 +7,8 @@ from cat4.common.health import healthz
 from cat4.tenancy import urls as tenancy_urls
 from cat4.tenancy.api import urls as tenancy_api_urls
 from cat4.tenancy.forms import EmailAuthenticationForm
+from governance import urls as governance_urls
+from governance.api import urls as governance_api_urls
 from initiatives import urls as initiatives_urls
 from initiatives.api import urls as initiatives_api_urls
 from kpis import urls as kpis_urls
@@ -20,12 +22,14 @@ from reporting.api import urls as reporting_api_urls
 org_pages = [
     *tenancy_urls.org_urlpatterns,
     *initiatives_urls.org_urlpatterns,
+    *governance_urls.org_urlpatterns,
     *kpis_urls.org_urlpatterns,
     *reporting_urls.org_urlpatterns,
 ]
 org_api = [
     *tenancy_api_urls.org_urlpatterns,
     *initiatives_api_urls.org_urlpatterns,
+    *governance_api_urls.org_urlpatterns,
     *kpis_api_urls.org_urlpatterns,
     *reporting_api_urls.org_urlpatterns,
 ]

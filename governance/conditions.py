@@ -10,9 +10,13 @@ escalation path. They only read; governance/escalations.py writes.
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db.models import Max
+from django.utils import timezone
 
+from cat4.common.money import format_money
+from cat4.common.rag import RagColour
 from cat4.tenancy.models import Membership, Organization, Role
 from initiatives import calculations as icalc
 from initiatives.models import (
@@ -162,7 +166,7 @@ def find_financial_red(organization: Organization, rule, *, today: date) -> list
                               is_cost=line["category"] == ImpactCategory.ONE_TIME_COST)
              for line in lines],
             thresholds=thresholds, currency=organization.base_currency)
-        if rag.colour is not icalc.RagColour.RED:
+        if rag.colour is not RagColour.RED:
             continue
         initiative = initiatives[initiative_id]
         firings.append(Firing(
@@ -195,8 +199,8 @@ def find_one_time_cost_over(organization: Organization, rule, *, today: date) ->
             {"planned": str(line["planned"]), "outturn": str(line["outturn"]),
              "over_percent": str(over.quantize(Decimal("0.01"))), "threshold": number_text(n)},
             f"One-time cost “{names[line_id]}” of {initiative.code} is heading for "
-            f"{icalc.format_money(line['outturn'], currency)} against a plan of "
-            f"{icalc.format_money(line['planned'], currency)}: {over_text} over, "
+            f"{format_money(line['outturn'], currency)} against a plan of "
+            f"{format_money(line['planned'], currency)}: {over_text} over, "
             f"rule: {number_text(n)} % or more.",
             initiative_id=initiative.pk, owners=[initiative.owner_id],
             sponsors=[initiative.sponsor_id] if initiative.sponsor_id else []))
@@ -314,13 +318,14 @@ def kpi_reading_due(*, latest_period: date | None, baseline_date: date, frequenc
 
 def find_stale(organization: Organization, rule, *, today: date) -> list[Firing]:
     n = int(_n(rule.threshold, Condition.STALE))
+    zone = ZoneInfo(organization.time_zone)
     firings = []
     initiatives = (_active_initiatives(organization)
                    .annotate(last_update=Max("status_updates__created_at")))
     for i in initiatives:
-        last = i.last_update.date() if i.last_update else None
-        due = icalc.update_due(last_update=last, created=i.created_at.date(),
-                                    cadence_days=i.update_cadence_days)
+        last = timezone.localdate(i.last_update, zone) if i.last_update else None
+        due = icalc.update_due(last_update=last, created=timezone.localdate(i.created_at, zone),
+                               cadence_days=i.update_cadence_days)
         overdue = (today - due).days
         if overdue <= 0 or overdue < n:
             continue

@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from cat4.common.months import add_months, month_range
 from cat4.tenancy.models import Membership, Organization, Role
 from initiatives import services as initiative_services
-from initiatives.calculations import month_range
 from initiatives.models import (
     BusinessUnit,
     Function,
@@ -26,7 +26,15 @@ from initiatives.models import (
 )
 
 from . import services
-from .models import Approval, Decision
+from .escalations import evaluate_org
+from .models import (
+    Approval,
+    Decision,
+    Escalation,
+    EscalationState,
+    GateSubmission,
+    SubmissionStatus,
+)
 
 STRUCTURE = {
     "northwind": {
@@ -182,10 +190,10 @@ def _one_initiative(org, rng, today, index, title, final, *, programs, units, fu
     start = (today.replace(day=1) - timedelta(days=30 * (4 + depth * 5 + rng.randint(0, 3))))
     start = start.replace(day=1)
     months = 12 + rng.randint(0, 12) if final != "closed" else 12
-    target = _add_months(start, months) - timedelta(days=1)
+    target = add_months(start, months) - timedelta(days=1)
     if final == "closed":
-        target = min(target, _add_months(today.replace(day=1), -1) - timedelta(days=1))
-        start = _add_months(target.replace(day=1), -11)
+        target = min(target, add_months(today.replace(day=1), -1) - timedelta(days=1))
+        start = add_months(target.replace(day=1), -11)
 
     initiative = initiative_services.initiative_create(
         membership=admin, code=f"{STRUCTURE[org.slug]['prefix']}-{index + 1:03d}", title=title,
@@ -258,11 +266,6 @@ def _one_initiative(org, rng, today, index, title, final, *, programs, units, fu
                 "Benefits below plan this quarter because volumes dropped; forecast adjusted.",
                 "Roll-out ahead of schedule in two of three regions."]),
             confidence=rng.choice(["high", "medium", "medium", "low"]))
-
-
-def _add_months(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def _complete_criteria(initiative, *, rng, today, owner, lines, horizon):
@@ -348,9 +351,6 @@ def seed_escalations(org: Organization, *, now=None) -> int:
     then the engine run as it would have run over the last two weeks, so escalations
     were raised on different days and stand at different levels. Returns how many are
     unresolved; an organisation that already has escalations is left as it is."""
-    from .escalations import evaluate_org
-    from .models import Escalation, EscalationState, GateSubmission, SubmissionStatus
-
     if Escalation.objects.filter(organization=org).exists():
         return 0
     now = now or timezone.now()

@@ -2,7 +2,6 @@
 admins configure. The engine that raises, promotes and auto-resolves escalations is
 governance/escalations.py; these pages only read them and record people's actions."""
 
-from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -10,57 +9,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from cat4.common.exceptions import ApplicationError
+from cat4.common.exceptions import ApplicationError, StaleVersionError
 from cat4.common.htmx import add_form_error, partial_template
+from cat4.common.versioning import posted_version
 from cat4.tenancy.decorators import org_view
 
 from . import permissions, selectors, services
 from .conditions import PARAMETERS, number_text, with_unit
-from .models import Condition, EscalationRule, EscalationState, Level
+from .forms import CommentForm, EscalationFilterForm, EscalationRuleForm
+from .models import Condition, EscalationRule
 
 PAGE_SIZE = 25
-
-STATE_CHOICES = [
-    (selectors.UNRESOLVED, "Unresolved (open or acknowledged)"),
-    (EscalationState.OPEN, "Open"),
-    (EscalationState.ACKNOWLEDGED, "Acknowledged"),
-    (EscalationState.RESOLVED, "Resolved"),
-    ("all", "All states"),
-]
-
-
-class EscalationFilterForm(forms.Form):
-    state = forms.ChoiceField(required=False, choices=STATE_CHOICES)
-    level = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
-                                   choices=[("", "All levels"), *Level.choices])
-    rule = forms.ModelChoiceField(queryset=EscalationRule.objects.none(), required=False,
-                                  empty_label="All rules")
-
-    def __init__(self, *args, organization, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["rule"].queryset = selectors.escalation_rules(organization=organization)
-
-
-class CommentForm(forms.Form):
-    # Not required here: the service says what the comment is for, on this field.
-    comment = forms.CharField(required=False, max_length=5000,
-                              widget=forms.Textarea(attrs={"rows": 3}))
-
-
-class EscalationRuleForm(forms.Form):
-    name = forms.CharField(max_length=120, error_messages={
-        "required": "Give the rule a name, e.g. “Stale initiatives”."})
-    condition = forms.ChoiceField(choices=Condition.choices)
-    # Ranges are checked by the service, which names the condition's own limits.
-    threshold = forms.DecimalField(required=False, label="N (threshold)",
-                                   help_text="The N of the condition: see the table of "
-                                             "conditions. Leave empty for Financial RAG red.")
-    promote_after_days = forms.IntegerField(label="Promote after (days)", initial=5,
-                                            help_text="Days unresolved at a level before it "
-                                                      "moves up (1 to 365).")
-    top_level = forms.TypedChoiceField(choices=Level.choices, coerce=int, initial=Level.STEERING,
-                                       label="Highest level")
-    active = forms.BooleanField(required=False, initial=True, label="Active")
 
 
 def _rule_initial(rule: EscalationRule) -> dict:
@@ -224,11 +183,13 @@ def escalation_rule_edit(request, org_slug, rule_id):
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.escalation_rule_update(membership=request.membership,
-                                                rule_id=rule.pk, **form.cleaned_data)
+                services.escalation_rule_update(
+                    membership=request.membership, rule_id=rule.pk,
+                    version=posted_version(request.POST.get("version")), **form.cleaned_data)
             except ApplicationError as exc:
                 add_form_error(form, exc)
                 status = exc.status_code
+                rule = _rule_or_404(request, rule_id)  # the page now holds the current version
             else:
                 messages.success(request, "Rule saved.")
                 return redirect("escalation_rules", org_slug=org_slug)
@@ -246,12 +207,13 @@ def escalation_rule_toggle(request, org_slug, rule_id):
     active = request.POST.get("active") == "true"
     try:
         services.escalation_rule_update(membership=request.membership, rule_id=rule.pk,
+                                        version=posted_version(request.POST.get("version")),
                                         active=active)
     except ApplicationError as exc:
         if exc.status_code in (403, 404):
             raise
-        messages.error(request, f"“{rule.name}” was not changed: {exc.message} Edit the rule "
-                                "to correct it.")
+        advice = "" if isinstance(exc, StaleVersionError) else " Edit the rule to correct it."
+        messages.error(request, f"“{rule.name}” was not changed: {exc.message}{advice}")
     else:
         messages.success(request, f"“{rule.name}” switched {'on' if active else 'off'}.")
     return redirect("escalation_rules", org_slug=org_slug)

@@ -5,6 +5,8 @@ Stage events and decided approvals are explicit rows because reports show them;
 the stage-event table is protected against UPDATE and DELETE by a trigger.
 """
 
+import uuid
+
 import pgtrigger
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -46,6 +48,7 @@ class GateCriterion(TenantModel):
     label = models.CharField(max_length=200)
     active = models.BooleanField(default=True)
     position = models.PositiveSmallIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1, db_default=1)  # cat4.common.versioning
 
     class Meta:
         ordering = ["gate", "position", "id"]
@@ -253,8 +256,6 @@ class DecisionLogInitiative(TenantModel):
 def evidence_path(instance, filename) -> str:
     """Stored under a random name: the user's file name is kept in the row, never
     trusted as a path."""
-    import uuid
-
     return f"evidence/{instance.organization_id}/{uuid.uuid4().hex}"
 
 
@@ -346,6 +347,7 @@ class EscalationRule(TenantModel):
         default=5, validators=[MinValueValidator(1), MaxValueValidator(365)])
     top_level = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.STEERING)
     active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1, db_default=1)  # cat4.common.versioning
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,9 +1,13 @@
-"""Governance predicates. Deciding an approval is per object (the named approver,
-never the owner): see services.can_decide."""
+"""Governance predicates: who reviews, configures gates, records decisions, decides an
+approval or a re-baseline, attaches or removes evidence, and acts on escalations. One
+function per rule; services, views, the API and templates (through the context) call
+these."""
 
 from cat4.tenancy.models import Membership, Role
+from initiatives import permissions as initiative_permissions
+from initiatives.models import Initiative
 
-from .models import EscalationNotice
+from .models import Approval, EscalationNotice, Evidence
 
 
 def can_view_reviews(*, membership: Membership | None) -> bool:
@@ -21,6 +25,40 @@ def can_view_decisions(*, membership: Membership | None) -> bool:
 
 def can_record_decisions(*, membership: Membership | None) -> bool:
     return membership is not None and membership.role in {Role.ADMIN, Role.EXECUTIVE}
+
+
+def can_decide(*, membership: Membership | None, approval: Approval,
+               initiative: Initiative) -> bool:
+    """The named approver, never the initiative's owner, never a viewer."""
+    return (membership is not None and approval.approver_id == membership.user_id
+            and initiative.owner_id != membership.user_id
+            and membership.role != Role.VIEWER)
+
+
+def can_decide_rebaseline(*, membership: Membership | None, initiative: Initiative) -> bool:
+    """The initiative's controller decides its re-baselines: the rule that says who
+    validates its value (``initiatives.permissions.can_validate_value``)."""
+    return initiative_permissions.can_validate_value(membership=membership,
+                                                     initiative=initiative)
+
+
+# --- Evidence --------------------------------------------------------------------------
+
+
+def can_attach_evidence(*, membership: Membership | None, initiative: Initiative) -> bool:
+    """Editors, and the initiative's sponsor and controller (sign-off sheets)."""
+    if membership is None or membership.role == Role.VIEWER:
+        return False
+    return (initiative_permissions.can_edit_initiative(membership=membership,
+                                                       initiative=initiative)
+            or membership.user_id in {initiative.sponsor_id, initiative.controller_id})
+
+
+def can_remove_evidence(*, membership: Membership | None, evidence: Evidence) -> bool:
+    """Whoever uploaded it, or an admin (a document behind a decided gate stays: the
+    service refuses that with a conflict)."""
+    return membership is not None and (membership.role == Role.ADMIN
+                                       or evidence.uploaded_by_id == membership.user_id)
 
 
 # --- Escalations -----------------------------------------------------------------------

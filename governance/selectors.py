@@ -1,17 +1,30 @@
 """Reads for the gate panel, the review queue, the inbox and the decision log."""
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 
+from cat4.common.months import parse_month_key
 from cat4.tenancy.models import Membership, Organization, User
 from initiatives import permissions as initiative_permissions
-from initiatives.models import Initiative, Stage, next_stage
+from initiatives.models import (
+    BusinessUnit,
+    Function,
+    Initiative,
+    Portfolio,
+    Program,
+    Stage,
+    StrategicObjective,
+    next_stage,
+)
 
-from . import criteria, services
+from . import criteria, permissions
 from .criteria import CriterionResult
 from .models import (
+    GATE_CHOICES,
     Approval,
+    ApproverRole,
     Decision,
     DecisionLogEntry,
     Delivery,
@@ -20,6 +33,8 @@ from .models import (
     EscalationRule,
     EscalationState,
     Evidence,
+    GateApprover,
+    GateCriterion,
     GateSubmission,
     Notification,
     NotificationKind,
@@ -71,8 +86,8 @@ def gate_panel(*, initiative: Initiative, membership: Membership) -> GatePanel:
         rejected = None
     approvals = list(pending.approvals.all()) if pending else []
     mine = next((a for a in approvals if a.decision == Decision.PENDING
-                 and services.can_decide(membership=membership, approval=a,
-                                         initiative=initiative)), None)
+                 and permissions.can_decide(membership=membership, approval=a,
+                                            initiative=initiative)), None)
     return GatePanel(
         next_gate=gate, next_gate_label=Stage(gate).label if gate else "",
         results=results, pending=pending, approvals=approvals, last_rejected=rejected,
@@ -136,9 +151,6 @@ class RebaselineChange:
 
 def pending_rebaseline(*, initiative: Initiative, grids) -> tuple[Rebaseline | None, list]:
     """The pending re-baseline of an initiative and its cells, current -> proposed."""
-    from datetime import date as date_type
-    from decimal import Decimal
-
     rebaseline = (Rebaseline.objects.filter(initiative=initiative, status=Decision.PENDING)
                   .select_related("requested_by").first())
     if rebaseline is None:
@@ -150,7 +162,7 @@ def pending_rebaseline(*, initiative: Initiative, grids) -> tuple[Rebaseline | N
         if grid is None:
             continue
         for month, amount in cells.items():
-            month_date = date_type.fromisoformat(f"{month}-01")
+            month_date = parse_month_key(month)
             changes.append(RebaselineChange(
                 grid.line.description, f"{month_date:%b %Y}",
                 grid.cells.get((month_date, "planned")),
@@ -161,10 +173,6 @@ def pending_rebaseline(*, initiative: Initiative, grids) -> tuple[Rebaseline | N
 def settings_overview(*, organization: Organization) -> dict:
     """What the governance settings page shows: each gate's criteria and approver roles,
     and the organisation's lists (a fixed number of queries)."""
-    from initiatives.models import BusinessUnit, Function, Portfolio, Program, StrategicObjective
-
-    from .models import GATE_CHOICES, ApproverRole, GateApprover, GateCriterion
-
     criteria_rows = list(GateCriterion.objects.filter(organization=organization))
     approvers = set(GateApprover.objects.filter(organization=organization)
                     .values_list("gate", "role"))
@@ -228,7 +236,6 @@ def open_escalation_count(*, organization: Organization) -> int:
 
 
 def escalation_rules(*, organization: Organization):
-
     return EscalationRule.objects.filter(organization=organization)
 
 

@@ -3,54 +3,24 @@ value rules, and the lists initiatives draw on."""
 
 from decimal import Decimal
 
-from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from cat4.common.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
+from cat4.common.exceptions import (
+    ApplicationError,
+    NotFoundError,
+    PermissionDeniedError,
+    StaleVersionError,
+)
 from cat4.common.htmx import add_form_error
+from cat4.common.versioning import posted_version
 from cat4.tenancy.decorators import org_view
 from initiatives import services as initiative_services
-from initiatives.models import (
-    ActualsEntry,
-    Portfolio,
-)
 
 from . import permissions, selectors, services
-from .models import GATE_CHOICES, ApproverRole
-
-PCT = {"min_value": Decimal("1"), "max_value": Decimal("100"), "decimal_places": 1,
-       "max_digits": 4}
-
-
-class ValueSettingsForm(forms.Form):
-    green_at = forms.DecimalField(label="Green from (% of plan)", **PCT)
-    red_below = forms.DecimalField(label="Red below (% of plan)", **PCT,
-                                   help_text="Between the two is amber.")
-    actuals_entry = forms.ChoiceField(choices=ActualsEntry.choices, label="Actuals",
-                                      widget=forms.RadioSelect)
-
-
-class ChecklistForm(forms.Form):
-    gate = forms.ChoiceField(choices=GATE_CHOICES)
-    label = forms.CharField(max_length=200, label="Checklist item")
-
-
-class ApproversForm(forms.Form):
-    roles = forms.MultipleChoiceField(choices=ApproverRole.choices, required=False,
-                                      widget=forms.CheckboxSelectMultiple, label="Approvers")
-
-
-class ListItemForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    code = forms.CharField(max_length=20, required=False)
-    portfolio = forms.ModelChoiceField(queryset=Portfolio.objects.none(), required=False)
-
-    def __init__(self, *args, organization, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["portfolio"].queryset = Portfolio.objects.filter(organization=organization)
-
+from .forms import ApproversForm, ChecklistForm, ListItemForm, ValueSettingsForm
+from .models import ApproverRole
 
 LISTS = [
     ("business_unit", "Business units"),
@@ -128,9 +98,15 @@ def checklist_add(request, org_slug):
 @org_view(permissions.can_configure_gates)
 def criterion_toggle(request, org_slug, criterion_id):
     active = request.POST.get("active") == "true"
-    services.gate_criterion_set_active(membership=request.membership,
-                                       criterion_id=criterion_id, active=active)
-    messages.success(request, "Criterion switched on." if active else "Criterion switched off.")
+    try:
+        services.gate_criterion_set_active(
+            membership=request.membership, criterion_id=criterion_id, active=active,
+            version=posted_version(request.POST.get("version")))
+    except StaleVersionError as exc:
+        messages.error(request, f"The criterion was not changed: {exc.message}")
+    else:
+        messages.success(request,
+                         "Criterion switched on." if active else "Criterion switched off.")
     return redirect("governance_settings", org_slug=org_slug)
 
 

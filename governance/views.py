@@ -1,6 +1,6 @@
-"""Gate actions on an initiative, the review queue, the inbox and the decision log."""
+"""The initiative's page, gate actions on an initiative, evidence, re-baselines, the
+review queue, the inbox and the decision log."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -12,13 +12,22 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from cat4.common.exceptions import ApplicationError
 from cat4.common.htmx import add_form_error
+from cat4.common.months import parse_month_key
+from cat4.common.resolvers import object_in_org_or_404
 from cat4.tenancy.decorators import org_view
 from initiatives import permissions as initiative_permissions
 from initiatives import selectors as initiative_selectors
-from initiatives.forms import DateInput, DecisionForm, GateSubmitForm, ReasonForm
-from initiatives.models import Initiative
+from initiatives.views import initiative_context
 
 from . import permissions, selectors, services
+from .forms import (
+    DecisionEntryForm,
+    DecisionForm,
+    EvidenceForm,
+    GateSubmitForm,
+    NotificationPreferencesForm,
+    ReasonForm,
+)
 from .models import Approval, Evidence, Rebaseline
 
 
@@ -42,6 +51,31 @@ def _refused(request, exc: ApplicationError):
     if exc.status_code in (403, 404):
         raise exc
     messages.error(request, exc.message)
+
+
+@org_view(initiative_permissions.can_view_initiatives)
+def initiative_detail(request, org_slug, initiative_id):
+    """The initiative's page: its own part (``initiatives.views.initiative_context``), and
+    the gate panel, the evidence and a pending re-baseline, which governance holds."""
+    initiative = _initiative_or_404(request, initiative_id)
+    membership = request.membership
+    context = initiative_context(request, initiative)
+    rebaseline, rebaseline_changes = selectors.pending_rebaseline(initiative=initiative,
+                                                                  grids=context["grids"])
+    evidence = list(selectors.evidence_of(initiative=initiative))
+    context.update({
+        "evidence": evidence,
+        "removable_evidence": {e.pk for e in evidence if permissions.can_remove_evidence(
+            membership=membership, evidence=e)},
+        "rebaseline": rebaseline,
+        "rebaseline_changes": rebaseline_changes,
+        "can_decide_rebaseline": permissions.can_decide_rebaseline(membership=membership,
+                                                                   initiative=initiative),
+        "can_attach": permissions.can_attach_evidence(membership=membership,
+                                                      initiative=initiative),
+        "gate": selectors.gate_panel(initiative=initiative, membership=membership),
+    })
+    return render(request, "initiatives/detail.html", context)
 
 
 @require_POST
@@ -68,10 +102,9 @@ def gate_submit(request, org_slug, initiative_id):
 @require_POST
 @org_view(permissions.can_view_reviews)
 def approval_decide(request, org_slug, approval_id):
-    approval = Approval.objects.filter(organization=request.organization,
-                                       pk=approval_id).select_related("submission").first()
-    if approval is None:
-        raise Http404("No such approval.")
+    approval = object_in_org_or_404(Approval.objects.select_related("submission"),
+                                    organization=request.organization, ref=approval_id,
+                                    message="No such approval.")
     form = DecisionForm(request.POST)
     if form.is_valid():
         try:
@@ -161,21 +194,6 @@ def inbox_mark_read(request, org_slug):
     return redirect("inbox", org_slug=org_slug)
 
 
-class DecisionEntryForm(forms.Form):
-    date = forms.DateField(widget=DateInput())
-    forum = forms.CharField(max_length=120, initial="Steering committee")
-    decision = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
-    options_considered = forms.CharField(required=False,
-                                         widget=forms.Textarea(attrs={"rows": 2}))
-    initiatives = forms.ModelMultipleChoiceField(queryset=None, required=False,
-                                                 help_text="Hold Ctrl (or Cmd) for several.")
-
-    def __init__(self, *args, organization, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["initiatives"].queryset = Initiative.objects.filter(
-            organization=organization).order_by("code")
-
-
 @require_http_methods(["GET", "POST"])
 @org_view(permissions.can_view_decisions)
 def decision_log(request, org_slug):
@@ -200,13 +218,6 @@ def decision_log(request, org_slug):
         request.GET.get("page"))
     return render(request, "governance/decisions.html", {"page": page, "form": form},
                   status=status)
-
-
-class EvidenceForm(forms.Form):
-    file = forms.FileField(help_text="PDF, Word, Excel, PowerPoint, PNG, JPEG, CSV or text; "
-                                     "at most 15 MB.")
-    description = forms.CharField(max_length=200, required=False,
-                                  help_text="For example “Business case v3, signed”.")
 
 
 @require_POST
@@ -237,10 +248,8 @@ def evidence_upload(request, org_slug, initiative_id):
 def evidence_download(request, org_slug, evidence_id):
     """Every member may read an initiative, so every member may read its evidence; a
     stranger gets 404 like for any other object of the organisation."""
-    evidence = Evidence.objects.filter(organization=request.organization,
-                                       pk=evidence_id).first()
-    if evidence is None:
-        raise Http404("No such document.")
+    evidence = object_in_org_or_404(Evidence, organization=request.organization,
+                                    ref=evidence_id, message="No such document.")
     try:
         handle = evidence.file.open("rb")
     except FileNotFoundError as exc:
@@ -255,10 +264,8 @@ def evidence_download(request, org_slug, evidence_id):
 @require_POST
 @org_view(initiative_permissions.can_view_initiatives)
 def evidence_delete(request, org_slug, evidence_id):
-    evidence = Evidence.objects.filter(organization=request.organization,
-                                       pk=evidence_id).first()
-    if evidence is None:
-        raise Http404("No such document.")
+    evidence = object_in_org_or_404(Evidence, organization=request.organization,
+                                    ref=evidence_id, message="No such document.")
     try:
         services.evidence_delete(membership=request.membership, evidence_id=evidence.pk)
     except ApplicationError as exc:
@@ -275,8 +282,6 @@ def evidence_delete(request, org_slug, evidence_id):
 def rebaseline_request(request, org_slug, initiative_id):
     """The planned-values grid of a frozen plan, to propose new values with a reason.
     Only the cells that differ from the current plan are sent to the controller."""
-    from initiatives.forms import parse_month_key
-
     initiative = _initiative_or_404(request, initiative_id)
     if not initiative_permissions.can_edit_initiative(membership=request.membership,
                                                       initiative=initiative):
@@ -325,10 +330,8 @@ def rebaseline_request(request, org_slug, initiative_id):
 @require_POST
 @org_view(initiative_permissions.can_view_initiatives)
 def rebaseline_decide(request, org_slug, rebaseline_id):
-    rebaseline = Rebaseline.objects.filter(organization=request.organization,
-                                           pk=rebaseline_id).first()
-    if rebaseline is None:
-        raise Http404("No such re-baseline.")
+    rebaseline = object_in_org_or_404(Rebaseline, organization=request.organization,
+                                      ref=rebaseline_id, message="No such re-baseline.")
     form = DecisionForm(request.POST)
     if form.is_valid():
         try:
@@ -348,18 +351,6 @@ def rebaseline_decide(request, org_slug, rebaseline_id):
 
 
 # --- Notification preferences ------------------------------------------------------------
-
-
-class NotificationPreferencesForm(forms.Form):
-    """One choice per notification kind: its email at once or in the daily digest."""
-
-    def __init__(self, *args, **kwargs):
-        from .models import Delivery, NotificationKind
-
-        super().__init__(*args, **kwargs)
-        for kind in NotificationKind:
-            self.fields[kind.value] = forms.ChoiceField(
-                choices=Delivery.choices, label=kind.label, widget=forms.RadioSelect)
 
 
 @require_http_methods(["GET", "POST"])

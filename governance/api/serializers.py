@@ -2,12 +2,15 @@ from rest_framework import serializers
 
 from cat4.tenancy.api.serializers import UserSerializer
 
+from ..conditions import PARAMETERS
 from ..models import (
     Approval,
     Condition,
     DecisionLogEntry,
+    Delivery,
     GateSubmission,
     Notification,
+    NotificationKind,
     StageEvent,
 )
 
@@ -182,11 +185,10 @@ class EscalationRuleSerializer(serializers.Serializer):
     promote_after_days = serializers.IntegerField()
     top_level = serializers.IntegerField(help_text="1 owner, 2 sponsor, 3 steering group.")
     active = serializers.BooleanField()
+    version = serializers.IntegerField(help_text='Its ETag is "v" and this number.')
     created_at = serializers.DateTimeField()
 
     def get_unit(self, rule) -> str:
-        from ..conditions import PARAMETERS
-
         parameter = PARAMETERS.get(rule.condition)
         return parameter.unit if parameter else ""
 
@@ -248,8 +250,6 @@ class CommentSerializer(serializers.Serializer):
 
 
 def _preference_fields() -> dict:
-    from ..models import Delivery, NotificationKind
-
     return {kind.value: serializers.ChoiceField(
         choices=Delivery.choices, required=False,
         help_text=f"{kind.label}: email at once (immediate) or in the daily digest.")

@@ -1,10 +1,9 @@
 from django.urls import path
 
-from governance.api import views as governance
-
 from . import views
 
-# Mounted under /api/v1/o/<slug:org_slug>/ by cat4/urls.py.
+# Mounted under /api/v1/o/<slug:org_slug>/ by cat4/urls.py; gates, evidence, re-baselines
+# and the other governance operations on initiatives are in governance/api/urls.py.
 org_urlpatterns = [
     path("programs/", views.ProgramListView.as_view(), name="api_program_list"),
     path("initiatives/", views.InitiativeListView.as_view(), name="api_initiative_list"),
@@ -26,51 +25,4 @@ org_urlpatterns = [
     path("initiatives/<int:initiative_id>/risks/", views.RiskListView.as_view(),
          name="api_risk_list"),
     path("risks/<int:risk_id>/", views.RiskDetailView.as_view(), name="api_risk_detail"),
-    path("initiatives/<int:initiative_id>/gate/", governance.GateView.as_view(),
-         name="api_gate"),
-    path("initiatives/<int:initiative_id>/hold/", governance.HoldView.as_view(),
-         name="api_initiative_hold"),
-    path("initiatives/<int:initiative_id>/resume/", governance.ResumeView.as_view(),
-         name="api_initiative_resume"),
-    path("initiatives/<int:initiative_id>/cancel/", governance.CancelView.as_view(),
-         name="api_initiative_cancel"),
-    path("initiatives/<int:initiative_id>/validate-value/",
-         governance.ValidateValueView.as_view(), name="api_value_validate"),
-    path("approvals/<int:approval_id>/decision/", governance.ApprovalDecisionView.as_view(),
-         name="api_approval_decide"),
-    path("initiatives/<int:initiative_id>/history/", governance.HistoryView.as_view(),
-         name="api_history"),
-    path("initiatives/<int:initiative_id>/rebaselines/", governance.RebaselineListView.as_view(),
-         name="api_rebaseline_list"),
-    path("rebaselines/<int:rebaseline_id>/decision/", governance.RebaselineDecisionView.as_view(),
-         name="api_rebaseline_decide"),
-    path("initiatives/<int:initiative_id>/evidence/", governance.EvidenceListView.as_view(),
-         name="api_evidence_list"),
-    path("evidence/<int:evidence_id>/download/", governance.EvidenceDownloadView.as_view(),
-         name="api_evidence_download"),
-    path("settings/gates/", governance.GateSettingsView.as_view(), name="api_gate_settings"),
-    path("settings/gates/checklist/", governance.ChecklistAddView.as_view(),
-         name="api_checklist_add"),
-    path("settings/gates/criteria/<int:criterion_id>/", governance.CriterionView.as_view(),
-         name="api_criterion"),
-    path("settings/gates/<str:gate>/approvers/", governance.ApproversView.as_view(),
-         name="api_approvers"),
-    path("settings/value-rules/", governance.ValueRulesView.as_view(), name="api_value_rules"),
-    path("reviews/", governance.ReviewListView.as_view(), name="api_review_list"),
-    path("notifications/", governance.NotificationListView.as_view(),
-         name="api_notification_list"),
-    path("notification-preferences/", governance.NotificationPreferencesView.as_view(),
-         name="api_notification_preferences"),
-    path("decisions/", governance.DecisionLogListView.as_view(), name="api_decision_list"),
-    path("escalation-rules/", governance.EscalationRuleListView.as_view(),
-         name="api_escalation_rule_list"),
-    path("escalation-rules/<int:rule_id>/", governance.EscalationRuleDetailView.as_view(),
-         name="api_escalation_rule_detail"),
-    path("escalations/", governance.EscalationListView.as_view(), name="api_escalation_list"),
-    path("escalations/<int:escalation_id>/", governance.EscalationDetailView.as_view(),
-         name="api_escalation_detail"),
-    path("escalations/<int:escalation_id>/acknowledge/",
-         governance.EscalationAcknowledgeView.as_view(), name="api_escalation_acknowledge"),
-    path("escalations/<int:escalation_id>/resolve/", governance.EscalationResolveView.as_view(),
-         name="api_escalation_resolve"),
 ]

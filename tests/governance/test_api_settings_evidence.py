@@ -79,7 +79,8 @@ def test_gate_and_value_settings(world):
                       {"gate": "decided", "label": "Works council informed"}, format="json")
     assert item.status_code == 201
     assert admin.patch(f"{BASE}/settings/gates/criteria/{item.json()['id']}/",
-                       {"active": False}, format="json").json() == {
+                       {"active": False}, format="json",
+                       headers={"If-Match": '"v1"'}).json() == {
         "id": item.json()["id"], "active": False}
     bad = admin.put(f"{BASE}/settings/value-rules/",
                     {"green_at": "0.8", "red_below": "0.9", "actuals_entry": "owner"},

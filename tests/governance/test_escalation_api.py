@@ -117,20 +117,22 @@ def test_financial_red_ignores_a_threshold(world):
 def test_patch_switches_off_and_validates(world, rule):
     client = admin(world)
     response = client.patch(url("api_escalation_rule_detail", rule_id=rule.pk),
-                            {"active": False}, format="json")
+                            {"active": False}, format="json", headers={"If-Match": '"v1"'})
     assert response.status_code == 200 and response.json()["active"] is False
     response = client.patch(url("api_escalation_rule_detail", rule_id=rule.pk),
-                            {"threshold": "-3"}, format="json")
+                            {"threshold": "-3"}, format="json", headers={"If-Match": '"v2"'})
     assert response.status_code == 400 and "threshold" in response.json()
     response = client.patch(url("api_escalation_rule_detail", rule_id=rule.pk),
-                            {"condition": "risk_score", "threshold": 12}, format="json")
+                            {"condition": "risk_score", "threshold": 12}, format="json",
+                            headers={"If-Match": '"v2"'})
     assert response.status_code == 200 and response.json()["condition"] == "risk_score"
 
 
 def test_patch_of_a_used_rules_condition_is_409(world, rule):
     raise_one(world, rule)
     response = admin(world).patch(url("api_escalation_rule_detail", rule_id=rule.pk),
-                                  {"condition": "risk_score", "threshold": 12}, format="json")
+                                  {"condition": "risk_score", "threshold": 12}, format="json",
+                                  headers={"If-Match": '"v1"'})
     assert response.status_code == 409
 
 
@@ -140,7 +142,8 @@ def test_only_admins_write_rules(world, rule):
                        {"name": "R", "condition": "stale", "threshold": 1},
                        format="json").status_code == 403
     assert client.patch(url("api_escalation_rule_detail", rule_id=rule.pk),
-                        {"active": False}, format="json").status_code == 403
+                        {"active": False}, format="json",
+                        headers={"If-Match": '"v1"'}).status_code == 403
 
 
 def test_another_organisations_rule_is_404(world):
@@ -149,7 +152,8 @@ def test_another_organisations_rule_is_404(world):
     client = admin(world)
     assert client.get(url("api_escalation_rule_detail", rule_id=theirs.pk)).status_code == 404
     assert client.patch(url("api_escalation_rule_detail", rule_id=theirs.pk),
-                        {"active": False}, format="json").status_code == 404
+                        {"active": False}, format="json",
+                        headers={"If-Match": '"v1"'}).status_code == 404
 
 
 # --- Escalations ---------------------------------------------------------------------------

@@ -352,14 +352,16 @@ def test_an_admin_edits_and_switches_a_rule(world, rule):
     client = client_for(world.a[Role.ADMIN].user)
     page = text(client.get(url("escalation_rule_edit", rule_id=rule.pk)))
     assert 'value="Stale initiatives"' in page and 'value="7"' in page
+    assert 'name="version" value="1"' in page
     response = client.post(url("escalation_rule_edit", rule_id=rule.pk),
                            {**RULE, "name": "Stale for ten days", "condition": "stale",
-                            "threshold": "10"})
+                            "threshold": "10", "version": "1"})
     assert response.status_code == 302
     response = client.post(url("escalation_rule_edit", rule_id=rule.pk),
-                           {**RULE, "condition": "stale", "threshold": "-1"})
+                           {**RULE, "condition": "stale", "threshold": "-1", "version": "2"})
     assert response.status_code == 400 and "from 0 days to 365 days" in text(response)
-    client.post(url("escalation_rule_toggle", rule_id=rule.pk), {"active": "false"})
+    client.post(url("escalation_rule_toggle", rule_id=rule.pk),
+                {"active": "false", "version": "2"})
     with scopes_disabled():
         rule.refresh_from_db()
     assert (rule.name, rule.threshold, rule.active) == ("Stale for ten days", 10, False)
@@ -369,7 +371,8 @@ def test_a_rule_with_escalations_keeps_its_condition_409(world, rule):
     raise_one(world, rule)
     response = client_for(world.a[Role.ADMIN].user).post(
         url("escalation_rule_edit", rule_id=rule.pk),
-        {**RULE, "name": rule.name, "condition": "risk_score", "threshold": "12"})
+        {**RULE, "name": rule.name, "condition": "risk_score", "threshold": "12",
+         "version": "1"})
     assert response.status_code == 409
     assert "switch it off and create a new rule" in text(response)
 
@@ -380,4 +383,4 @@ def test_another_organisations_rule_cannot_be_edited(world):
     client = client_for(world.a[Role.ADMIN].user)
     assert client.get(url("escalation_rule_edit", rule_id=theirs.pk)).status_code == 404
     assert client.post(url("escalation_rule_toggle", rule_id=theirs.pk),
-                       {"active": "false"}).status_code == 404
+                       {"active": "false", "version": "1"}).status_code == 404
