@@ -1,12 +1,12 @@
 """Page forms. Every choice field's queryset is scoped to the organisation, so an
 id of another organisation is simply not a valid choice."""
 
-from datetime import date
-
 from django import forms
 
-from cat4.common.widgets import QuickSelect
+from cat4.common.fields import MemberChoiceField
+from cat4.common.widgets import DateInput
 from cat4.tenancy.models import Organization, User
+from cat4.tenancy.selectors import member_users
 
 from .models import (
     BusinessUnit,
@@ -14,30 +14,11 @@ from .models import (
     Confidence,
     Function,
     ImpactCategory,
-    Portfolio,
+    Initiative,
     Program,
     RiskStatus,
-    Stage,
     StrategicObjective,
 )
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
-
-
-def members_of(organization: Organization):
-    return User.objects.filter(memberships__organization=organization).order_by("full_name")
-
-
-class MemberChoiceField(forms.ModelChoiceField):
-    widget = QuickSelect  # an organisation can have hundreds of members
-
-    def label_from_instance(self, obj):
-        return f"{obj.full_name} ({obj.email})"
 
 
 class InitiativeForm(forms.Form):
@@ -67,7 +48,7 @@ class InitiativeForm(forms.Form):
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
-        members = members_of(organization)
+        members = member_users(organization)
         self.fields["program"].queryset = Program.objects.filter(organization=organization)
         for name in ("owner", "sponsor", "controller"):
             self.fields[name].queryset = members
@@ -93,6 +74,12 @@ class MilestoneForm(forms.Form):
     done_date = forms.DateField(widget=DateInput(), required=False)
     waived = forms.BooleanField(required=False)
     waiver_reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MilestoneEditForm(MilestoneForm):
+    """An existing milestone, with the version the editor read."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class ImpactLineForm(forms.Form):
@@ -123,8 +110,6 @@ class DependencyForm(forms.Form):
 
     def __init__(self, *args, organization: Organization, initiative, **kwargs):
         super().__init__(*args, **kwargs)
-        from .models import Initiative
-
         self.fields["depends_on"].queryset = (Initiative.objects.filter(
             organization=organization).exclude(pk=initiative.pk).order_by("code"))
 
@@ -144,80 +129,10 @@ class RiskForm(forms.Form):
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = members_of(organization)
+        self.fields["owner"].queryset = member_users(organization)
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+class RiskEditForm(RiskForm):
+    """An existing risk, with the version the editor read."""
 
-
-class GateSubmitForm(forms.Form):
-    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                              help_text="What the approvers should know.")
-    confirmed = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
-                                          label="Checklist")
-
-    def __init__(self, *args, checklist=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["confirmed"].choices = [(str(c.criterion_id), c.label) for c in checklist]
-        if not checklist:
-            del self.fields["confirmed"]
-
-
-class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approved", "Approve"), ("rejected", "Reject")])
-    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                              help_text="Required when you reject.")
-
-
-class InitiativeFilterForm(forms.Form):
-    """The initiative list's filters, also those of its exports (page and API) and of the
-    initiatives API list. Every id is resolved inside the organisation: an id of another
-    organisation is a field error ("Select a valid choice"), never a lookup outside it."""
-
-    q = forms.CharField(required=False, label="Search")
-    stage = forms.ChoiceField(required=False, choices=[("", "All stages"), *Stage.choices])
-    portfolio = forms.ModelChoiceField(queryset=Portfolio.objects.none(), required=False,
-                                       empty_label="All portfolios")
-    program = forms.ModelChoiceField(queryset=Program.objects.none(), required=False,
-                                     empty_label="All programs")
-    business_unit = forms.ModelChoiceField(queryset=BusinessUnit.objects.none(),
-                                           required=False, empty_label="All business units",
-                                           label="Business unit")
-    owner = MemberChoiceField(queryset=User.objects.none(), required=False,
-                              empty_label="All owners")
-    sort = forms.ChoiceField(required=False, choices=[
-        ("code", "Code"), ("title", "Title"), ("stage", "Stage"), ("target", "Target date"),
-        ("-target", "Target date, latest first"), ("owner", "Owner")])
-
-    ID_FIELDS = ("portfolio", "program", "business_unit", "owner")
-
-    def __init__(self, *args, organization: Organization, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["portfolio"].queryset = Portfolio.objects.filter(organization=organization)
-        self.fields["program"].queryset = Program.objects.filter(organization=organization)
-        self.fields["business_unit"].queryset = BusinessUnit.objects.filter(
-            organization=organization)
-        self.fields["owner"].queryset = members_of(organization)
-
-    def list_filters(self) -> dict:
-        """Keyword arguments of ``initiatives.selectors.initiative_list`` from the valid
-        fields (an invalid field is left out, and shows its error on the page; callers
-        that must refuse invalid input check ``is_valid()`` first)."""
-        cleaned = {}
-        if self.is_bound:
-            self.is_valid()  # an invalid field is not in cleaned_data
-            cleaned = self.cleaned_data
-        filters = {name: cleaned[name].pk if cleaned.get(name) else None
-                   for name in self.ID_FIELDS}
-        return {"stage": cleaned.get("stage") or "", **filters,
-                "query": cleaned.get("q") or "", "sort": cleaned.get("sort") or "code"}
-
-
-def parse_month_key(key: str) -> date | None:
-    """"2026-03" -> date(2026, 3, 1); anything else -> None."""
-    try:
-        year, month = key.split("-")
-        return date(int(year), int(month), 1)
-    except (ValueError, TypeError):
-        return None
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)

@@ -244,6 +244,8 @@ class Milestone(TenantModel):
     weight = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(100)])
     waived = models.BooleanField(default=False)
     waiver_reason = models.TextField(blank=True)
+    # cat4.common.versioning; db_default too, so rows loaded with SQL (bench) start at 1.
+    version = models.PositiveIntegerField(default=1, db_default=1)
 
     class Meta:
         ordering = ["due_date", "id"]
@@ -273,6 +275,8 @@ class ImpactLine(TenantModel):
     description = models.CharField(max_length=200)
     recurring = models.BooleanField(default=True)
     ebit_relevant = models.BooleanField(default=True)
+    # Goes up when the line's monthly values change, too.
+    version = models.PositiveIntegerField(default=1, db_default=1)
 
     class Meta:
         ordering = ["id"]
@@ -357,6 +361,7 @@ class Risk(TenantModel):
     mitigation = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=RiskStatus.choices,
                               default=RiskStatus.OPEN)
+    version = models.PositiveIntegerField(default=1, db_default=1)
 
     class Meta:
         ordering = ["-id"]

@@ -1,6 +1,7 @@
 """Who may do what to an initiative. One predicate per rule; services, views,
 API and templates all call these."""
 
+from cat4.common.exceptions import ApplicationError, PermissionDeniedError
 from cat4.tenancy.models import Membership, Role
 
 from .models import ActualsEntry, Initiative, Stage, ValueKind, stage_reached
@@ -38,8 +39,6 @@ def can_edit_initiative(*, membership: Membership | None, initiative: Initiative
 
 def require_edit(*, membership: Membership | None, initiative: Initiative) -> None:
     """Refuse with the right reason: 403 for who you are, 409 for the initiative's state."""
-    from cat4.common.exceptions import ApplicationError, PermissionDeniedError
-
     if not is_editor(membership=membership, initiative=initiative):
         raise PermissionDeniedError("Only the owner or an admin can change this initiative.")
     if is_final(initiative):

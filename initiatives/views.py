@@ -1,31 +1,37 @@
-"""Initiative pages: list, detail, create and edit, milestones, impact lines,
+"""Initiative pages: list, the initiative's own part of its page (the page is
+governance.views.initiative_detail), create and edit, milestones, impact lines,
 the values grid and status updates. Views parse input, call a selector or a
 service, and render; rules live in services and permissions."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from cat4.common.exceptions import ApplicationError, PermissionDeniedError
+from cat4.common.exceptions import ApplicationError, PermissionDeniedError, StaleVersionError
 from cat4.common.htmx import add_form_error, partial_template
+from cat4.common.months import parse_month_key
+from cat4.common.resolvers import object_in_org_or_404
+from cat4.common.versioning import posted_version
 from cat4.tenancy.decorators import org_view
 
 from . import permissions, selectors, services
+from .filters import InitiativeFilterSet
 from .forms import (
     DependencyForm,
     ImpactLineForm,
-    InitiativeFilterForm,
     InitiativeForm,
+    MilestoneEditForm,
     MilestoneForm,
+    RiskEditForm,
     RiskForm,
     StatusUpdateForm,
-    parse_month_key,
 )
-from .models import Dependency, ImpactLine, Milestone, Risk, ValueKind
+from .models import Dependency, ImpactLine, Initiative, Milestone, Risk, ValueKind
 
 PAGE_SIZE = 25
 
@@ -47,10 +53,11 @@ def _require(allowed: bool):
 @org_view(permissions.can_view_initiatives)
 def initiative_list(request, org_slug):
     org = request.organization
-    form = InitiativeFilterForm(request.GET or None, organization=org)
+    filterset = InitiativeFilterSet(request.GET or None, organization=org)
+    form = filterset.form
     # An invalid field (an id of another organisation...) shows its error and is left
     # out; the other filters still apply.
-    qs = selectors.initiative_list(organization=org, **form.list_filters())
+    qs = selectors.initiative_list(organization=org, **filterset.list_filters())
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     totals = selectors.value_totals(organization=org,
                                    initiative_ids=[i.pk for i in page.object_list])
@@ -67,17 +74,13 @@ def initiative_list(request, org_slug):
     return render(request, template, context)
 
 
-@org_view(permissions.can_view_initiatives)
-def initiative_detail(request, org_slug, initiative_id):
-    from governance import selectors as governance_selectors
-    from governance import services as governance_services
-
-    initiative = _initiative_or_404(request, initiative_id)
+def initiative_context(request, initiative: Initiative) -> dict:
+    """The initiative's own part of its page: the page itself is
+    ``governance.views.initiative_detail``, which adds the gate panel, the evidence and a
+    pending re-baseline (initiatives never import governance)."""
     months, grids = selectors.value_grid(initiative=initiative)
     membership = request.membership
-    rebaseline, rebaseline_changes = governance_selectors.pending_rebaseline(
-        initiative=initiative, grids=grids)
-    return render(request, "initiatives/detail.html", {
+    return {
         "initiative": initiative,
         "months": months,
         "grids": grids,
@@ -89,16 +92,8 @@ def initiative_detail(request, org_slug, initiative_id):
         "dependencies": selectors.dependencies_of(initiative=initiative),
         "risks": initiative.risks.select_related("owner"),
         "fiscal": selectors.fiscal_summary(initiative=initiative, grids=grids),
-        "evidence": governance_selectors.evidence_of(initiative=initiative),
-        "rebaseline": rebaseline,
-        "rebaseline_changes": rebaseline_changes,
-        "can_decide_rebaseline": governance_services.can_decide_rebaseline(
-            membership=membership, initiative=initiative),
         "plan_frozen": not permissions.value_kind_editable(initiative=initiative,
                                                            kind=ValueKind.PLANNED)[0],
-        "can_attach": governance_services.can_attach_evidence(membership=membership,
-                                                              initiative=initiative),
-        "gate": governance_selectors.gate_panel(initiative=initiative, membership=membership),
         "can_edit": permissions.can_edit_initiative(membership=membership,
                                                     initiative=initiative),
         "can_hold": permissions.can_hold_or_cancel(membership=membership,
@@ -111,7 +106,7 @@ def initiative_detail(request, org_slug, initiative_id):
             and permissions.can_edit_values(
                 membership=membership, initiative=initiative, kind=kind,
                 actuals_entry=services.value_settings_for(request.organization).actuals_entry)],
-    })
+    }
 
 
 def _initiative_values(form: InitiativeForm) -> dict:
@@ -177,13 +172,22 @@ def initiative_edit(request, org_slug, initiative_id):
                   status=409 if stale else (400 if form.errors else 200))
 
 
-def _form_page(request, *, initiative, form, save, success: str, title: str, submit: str):
+def _form_page(request, *, initiative, form, save, success: str, title: str, submit: str,
+               current_version=None):
     """The shared flow of a small form on an initiative: on a valid POST call ``save``
     (a service call taking the cleaned data), redirect to the initiative with a
-    message; otherwise show the form with its errors (400)."""
+    message; otherwise show the form with its errors (400). An edit form carries the
+    version read; when someone saved since, the input is kept with the version
+    ``current_version()`` gives, to save against now (409)."""
+    stale = False
     if request.method == "POST" and form.is_valid():
         try:
             save(form.cleaned_data)
+        except StaleVersionError as exc:
+            stale = True
+            form.add_error(None, exc.message)
+            form.data = form.data.copy()
+            form.data["version"] = current_version()
         except ApplicationError as exc:
             add_form_error(form, exc)
         else:
@@ -191,8 +195,13 @@ def _form_page(request, *, initiative, form, save, success: str, title: str, sub
             return redirect("initiative_detail", org_slug=request.organization.slug,
                             initiative_id=initiative.pk)
     return render(request, "initiatives/simple_form.html", {
-        "form": form, "initiative": initiative, "title": title, "submit": submit},
-        status=400 if form.errors else 200)
+        "form": form, "initiative": initiative, "title": title, "submit": submit,
+        "stale": stale}, status=409 if stale else (400 if form.errors else 200))
+
+
+def _versioned(data: dict) -> dict:
+    """An edit form's cleaned data for its service: without a version it is stale."""
+    return {**data, "version": data.get("version") or 0}
 
 
 def _editable_or_403(request, initiative_id):
@@ -244,18 +253,21 @@ risk_add = _add_view(
 @require_http_methods(["GET", "POST"])
 @org_view(permissions.can_view_initiatives)
 def milestone_edit(request, org_slug, milestone_id):
-    milestone = Milestone.objects.filter(organization=request.organization,
-                                         pk=milestone_id).select_related("initiative").first()
-    if milestone is None:
-        raise Http404("No such milestone.")
+    milestone = object_in_org_or_404(Milestone.objects.select_related("initiative"),
+                                     organization=request.organization, ref=milestone_id,
+                                     message="No such milestone.")
     initiative = _editable_or_403(request, milestone.initiative_id)
-    initial = {f: getattr(milestone, f) for f in MilestoneForm.base_fields}
+    initial = {f: getattr(milestone, f) for f in MilestoneEditForm.base_fields}
     return _form_page(
-        request, initiative=initiative, form=MilestoneForm(request.POST or None, initial=initial),
+        request, initiative=initiative,
+        form=MilestoneEditForm(request.POST or None, initial=initial),
         success="Milestone saved.", title=f"Milestone: {milestone.title}",
         submit="Save milestone",
         save=lambda data: services.milestone_update(membership=request.membership,
-                                                    milestone_id=milestone.pk, **data))
+                                                    milestone_id=milestone.pk,
+                                                    **_versioned(data)),
+        current_version=lambda: Milestone.objects.values_list("version", flat=True).get(
+            pk=milestone.pk))
 
 
 @require_http_methods(["GET", "POST"])
@@ -272,6 +284,7 @@ def values_edit(request, org_slug, initiative_id, kind):
     months, grids = selectors.value_grid(initiative=initiative)
     errors: dict[str, str] = {}
     submitted: dict[str, str] = {}
+    stale = ""
     status = 200
     if request.method == "POST":
         if not editable:
@@ -292,14 +305,17 @@ def values_edit(request, org_slug, initiative_id, kind):
             by_line.setdefault(lines[line_id], {})[month] = raw
         if not errors:
             try:
-                from django.db import transaction
-
                 with transaction.atomic():
                     for line, values in by_line.items():
+                        # Each line's version read is in a hidden field.
+                        version = posted_version(request.POST.get(f"version-{line.pk}"))
                         try:
                             services.monthly_values_set(membership=request.membership,
                                                         line_id=line.pk, kind=kind,
-                                                        values=values)
+                                                        values=values, version=version)
+                        except StaleVersionError as exc:
+                            stale = f"{line.description}: {exc.message}"
+                            raise
                         except ApplicationError as exc:
                             cell = (exc.field or "").removeprefix("values.")
                             errors[f"v-{line.pk}-{cell}"] = exc.message
@@ -311,32 +327,36 @@ def values_edit(request, org_slug, initiative_id, kind):
                 return redirect("initiative_detail", org_slug=org_slug,
                                 initiative_id=initiative.pk)
         status = 400
+        if stale:  # the input is kept, with the versions to save against now
+            months, grids = selectors.value_grid(initiative=initiative)
+            status = 409
     return render(request, "initiatives/values_edit.html", {
         "initiative": initiative, "kind": kind, "kind_label": ValueKind(kind).label,
         "months": months, "grids": grids, "editable": editable, "why": why,
-        "errors": errors, "submitted": submitted,
+        "errors": errors, "submitted": submitted, "stale": stale,
     }, status=status)
 
 
 @require_POST
 @org_view(permissions.can_view_initiatives)
 def milestone_delete(request, org_slug, milestone_id):
-    milestone = Milestone.objects.filter(organization=request.organization,
-                                         pk=milestone_id).first()
-    if milestone is None:
-        raise Http404("No such milestone.")
-    services.milestone_delete(membership=request.membership, milestone_id=milestone.pk)
-    messages.success(request, "Milestone deleted.")
+    milestone = object_in_org_or_404(Milestone, organization=request.organization,
+                                     ref=milestone_id, message="No such milestone.")
+    try:
+        services.milestone_delete(membership=request.membership, milestone_id=milestone.pk,
+                                  version=posted_version(request.POST.get("version")))
+    except StaleVersionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Milestone deleted.")
     return redirect("initiative_detail", org_slug=org_slug, initiative_id=milestone.initiative_id)
 
 
 @require_POST
 @org_view(permissions.can_view_initiatives)
 def dependency_remove(request, org_slug, dependency_id):
-    dependency = Dependency.objects.filter(organization=request.organization,
-                                           pk=dependency_id).first()
-    if dependency is None:
-        raise Http404("No such dependency.")
+    dependency = object_in_org_or_404(Dependency, organization=request.organization,
+                                      ref=dependency_id, message="No such dependency.")
     services.dependency_remove(membership=request.membership, dependency_id=dependency.pk)
     messages.success(request, "Dependency removed.")
     return redirect("initiative_detail", org_slug=org_slug,
@@ -346,16 +366,18 @@ def dependency_remove(request, org_slug, dependency_id):
 @require_http_methods(["GET", "POST"])
 @org_view(permissions.can_view_initiatives)
 def risk_edit(request, org_slug, risk_id):
-    risk = Risk.objects.filter(organization=request.organization, pk=risk_id).first()
-    if risk is None:
-        raise Http404("No such risk.")
+    risk = object_in_org_or_404(Risk, organization=request.organization, ref=risk_id,
+                                message="No such risk.")
     initiative = _editable_or_403(request, risk.initiative_id)
     initial = {f: getattr(risk, f) for f in
-               ("description", "probability", "impact", "mitigation", "status")}
+               ("description", "probability", "impact", "mitigation", "status", "version")}
     initial["owner"] = risk.owner_id
-    form = RiskForm(request.POST or None, organization=request.organization, initial=initial)
+    form = RiskEditForm(request.POST or None, organization=request.organization,
+                        initial=initial)
     return _form_page(
         request, initiative=initiative, form=form, success="Risk saved.", title="Risk",
         submit="Save risk",
         save=lambda data: services.risk_update(membership=request.membership,
-                                               risk_id=risk.pk, **data))
+                                               risk_id=risk.pk, **_versioned(data)),
+        current_version=lambda: Risk.objects.values_list("version", flat=True).get(
+            pk=risk.pk))

@@ -1,7 +1,9 @@
 from django import forms
 
+from cat4.common.fields import MemberChoiceField
+from cat4.common.widgets import DateInput
 from cat4.tenancy.models import Organization
-from initiatives.forms import DateInput, MemberChoiceField, members_of
+from cat4.tenancy.selectors import member_users
 from initiatives.models import Initiative, StrategicObjective
 
 from .models import Direction, Frequency
@@ -31,13 +33,13 @@ class KpiForm(forms.Form):
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = members_of(organization)
+        self.fields["owner"].queryset = member_users(organization)
 
 
 class KpiEditForm(KpiForm):
     """The definition of an existing KPI, with the version the editor read."""
 
-    version = forms.CharField(widget=forms.HiddenInput, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class ReadingForm(forms.Form):

@@ -55,6 +55,9 @@ class Kpi(TenantModel):
                                                 MaxValueValidator(Decimal("1"))])
     needs_recompute = models.BooleanField(default=True, db_index=True)
     dirty_since = models.DateTimeField(null=True, blank=True)
+    # Goes up when the definition or the planned series changes (not with readings or the
+    # recompute jobs): cat4.common.versioning. db_default: rows loaded with SQL start at 1.
+    version = models.PositiveIntegerField(default=1, db_default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -122,6 +125,7 @@ class KpiLink(TenantModel):
                                   blank=True, related_name="kpi_links")
     weight = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"),
                                  validators=[MinValueValidator(Decimal("0.01"))])
+    version = models.PositiveIntegerField(default=1, db_default=1)
 
     class Meta:
         constraints = [

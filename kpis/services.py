@@ -5,23 +5,38 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from cat4.common.amounts import AmountRules, parse_amount
 from cat4.common.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
+from cat4.common.exceptions import StaleVersionError as StaleVersionError
+from cat4.common.rag import Thresholds
+from cat4.common.resolvers import object_in_org
+from cat4.common.versioning import bump_version, lock_version, save_new_version
 from cat4.tenancy.models import Membership, Organization, Role, User
 from cat4.tenancy.scoping import acting_in_org
+from cat4.tenancy.selectors import member_by_user
 from initiatives.models import Initiative, StrategicObjective
+from initiatives.selectors import thresholds_for
 
 from . import permissions
 from .calculations import KpiSpec, kpi_rag, period_label, period_start, periods_between, variance
 from .models import Direction, Frequency, Kpi, KpiLink, KpiPlanPoint, KpiReading, KpiSnapshot
 
-MAX_VALUE = Decimal("99999999999999.9999")
+# KPI values, weights and thresholds: any sign, at most 14 digits and 4 decimal places.
+KPI_NUMBER = AmountRules(
+    places=4,
+    not_text="Give the number as text, e.g. 41.5.",
+    not_a_number="“{raw}” is not a number.",
+    not_finite="Use at most 14 digits before and 4 after the point.",
+    too_large="Use at most 14 digits before and 4 after the point.",
+    too_precise="Use at most 4 decimal places.",
+)
 
 
 def mark_dirty(kpi_ids) -> int:
@@ -31,24 +46,11 @@ def mark_dirty(kpi_ids) -> int:
 
 
 def _decimal(raw, *, field: str) -> Decimal:
-    if isinstance(raw, (bool, float)):
-        raise ApplicationError("Give the number as text, e.g. 41.5.", field=field)
-    try:
-        value = Decimal(str(raw).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise ApplicationError(f"“{raw}” is not a number.", field=field) from exc
-    if not value.is_finite() or abs(value) > MAX_VALUE:
-        raise ApplicationError("Use at most 14 digits before and 4 after the point.",
-                               field=field)
-    if value != value.quantize(Decimal("0.0001")):
-        raise ApplicationError("Use at most 4 decimal places.", field=field)
-    return value
+    return parse_amount(raw, field=field, rules=KPI_NUMBER)
 
 
 def _member(org: Organization, user, *, field: str) -> User:
-    user_id = getattr(user, "pk", user)
-    membership = (Membership.objects.filter(organization=org, user_id=user_id)
-                  .select_related("user").first())
+    membership = member_by_user(organization=org, user=user)
     if membership is None or membership.role == Role.VIEWER:
         raise ApplicationError("Choose a member of this organisation (not a viewer).",
                                field=field)
@@ -144,34 +146,19 @@ def kpi_create(*, membership: Membership, name: str, unit: str, direction: str, 
     return kpi
 
 
-class StaleVersionError(ApplicationError):
-    """Someone else saved the KPI since this form or request read it."""
-
-    status_code = 412
-
-
-def kpi_version(kpi: Kpi) -> str:
-    """The version an editor read: the time of the last save of the definition (the
-    recompute job and readings update the row without touching it)."""
-    return kpi.updated_at.isoformat()
-
-
 @acting_in_org
 @transaction.atomic
-def kpi_update(*, membership: Membership, kpi_id, version: str | None = None,
+def kpi_update(*, membership: Membership, kpi_id, version: int | None = None,
                **changes) -> Kpi:
-    """Change a KPI's definition. With ``version`` (from ``kpi_version``), nothing is
-    written if someone saved in between: StaleVersionError says so."""
+    """Change a KPI's definition. ``version`` is the one the editor read: if someone
+    saved in between (the definition or the plan), nothing is written and
+    StaleVersionError says so."""
     if not permissions.can_manage_kpis(membership=membership):
         raise PermissionDeniedError("Only admins and executives change KPI definitions.")
-    kpi = Kpi.objects.select_for_update().filter(organization=membership.organization,
-                                                 pk=kpi_id).first()
+    kpi = lock_version(Kpi.objects.filter(organization=membership.organization), pk=kpi_id,
+                       version=version, what="KPI")
     if kpi is None:
         raise NotFoundError("No such KPI.")
-    if version is not None and version != kpi_version(kpi):
-        raise StaleVersionError(
-            "Someone else changed this KPI since you opened it. Your changes are not saved "
-            "yet: review the current values and save again.")
     allowed = {"name", "description", "unit", "direction", "baseline", "baseline_date",
                "target", "target_date", "frequency", "owner", "green_at", "red_below"}
     unknown = set(changes) - allowed
@@ -180,7 +167,7 @@ def kpi_update(*, membership: Membership, kpi_id, version: str | None = None,
     for field, value in _clean(membership.organization, changes).items():
         setattr(kpi, field, value)
     _check(kpi)
-    _save(kpi)
+    save_new_version(kpi, lambda: _save(kpi))
     mark_dirty([kpi.pk])
     return kpi
 
@@ -203,32 +190,36 @@ def kpi_link(*, membership: Membership, kpi_id, initiative=None, objective=None,
         raise ApplicationError("The weight must be above 0.", field="weight")
     target = {}
     if initiative is not None:
-        found = Initiative.objects.filter(organization=org,
-                                          pk=getattr(initiative, "pk", initiative)).first()
+        found = object_in_org(Initiative, organization=org, ref=initiative)
         if found is None:
             raise ApplicationError("Choose an initiative of this organisation.",
                                    field="initiative")
         target["initiative"] = found
     else:
-        found = StrategicObjective.objects.filter(organization=org,
-                                                  pk=getattr(objective, "pk", objective)).first()
+        found = object_in_org(StrategicObjective, organization=org, ref=objective)
         if found is None:
             raise ApplicationError("Choose an objective of this organisation.",
                                    field="objective")
         target["objective"] = found
-    link, _ = KpiLink.objects.update_or_create(organization=org, kpi=kpi, **target,
-                                               defaults={"weight": weight})
+    # Linking again changes the weight: a new version of the link.
+    link, created = KpiLink.objects.update_or_create(
+        organization=org, kpi=kpi, **target, create_defaults={"weight": weight},
+        defaults={"weight": weight, "version": F("version") + 1})
+    if not created:
+        link.refresh_from_db(fields=["version"])
     return link
 
 
 @acting_in_org
 @transaction.atomic
-def kpi_unlink(*, membership: Membership, link_id) -> KpiLink:
+def kpi_unlink(*, membership: Membership, link_id, version: int | None = None) -> KpiLink:
     """Remove one link of a KPI to an initiative or objective (of the membership's
-    organisation; any other id is NotFoundError). Returns the removed link."""
+    organisation; any other id is NotFoundError), unless someone changed it since
+    ``version`` was read. Returns the removed link."""
     if not permissions.can_manage_kpis(membership=membership):
         raise PermissionDeniedError("Only admins and executives link KPIs.")
-    link = KpiLink.objects.filter(organization=membership.organization, pk=link_id).first()
+    link = lock_version(KpiLink.objects.filter(organization=membership.organization),
+                        pk=link_id, version=version, what="link")
     if link is None:
         raise NotFoundError("No such link.")
     link.delete()  # clears its pk only: kpi_id still says which KPI it served
@@ -259,22 +250,25 @@ def _plan_period(kpi: Kpi, period, periods: set[date], existing: set[date]) -> d
 
 @acting_in_org
 @transaction.atomic
-def kpi_plan_set(*, membership: Membership, kpi_id, points: dict) -> list[KpiPlanPoint]:
+def kpi_plan_set(*, membership: Membership, kpi_id, points: dict,
+                 version: int | None = None) -> list[KpiPlanPoint]:
     """Set (or clear, with None or "") the planned value of some periods of a KPI.
 
     Each period is the start of a period of the KPI's frequency, from its baseline date
     to its target date (a planned value left outside that range by a changed definition
     may still be cleared). All or nothing: one bad point refuses the whole change,
-    naming it (``points.2026-03-01``). Marks the KPI dirty. Returns the KPI's planned
-    points after the change."""
+    naming it (``points.2026-03-01``). Marks the KPI dirty and, when a value changes,
+    raises the KPI's version; ``version`` is the one the editor read (StaleVersionError
+    when someone saved in between). Returns the KPI's planned points after the change."""
     if not permissions.can_manage_kpis(membership=membership):
         raise PermissionDeniedError("Only admins and executives plan KPIs.")
-    kpi = Kpi.objects.select_for_update().filter(organization=membership.organization,
-                                                 pk=kpi_id).first()
+    kpi = lock_version(Kpi.objects.filter(organization=membership.organization), pk=kpi_id,
+                       version=version, what="KPI")
     if kpi is None:
         raise NotFoundError("No such KPI.")
     periods = set(plan_periods(kpi))
-    existing = set(KpiPlanPoint.objects.filter(kpi=kpi).values_list("period", flat=True))
+    stored = dict(KpiPlanPoint.objects.filter(kpi=kpi).values_list("period", "value"))
+    existing = set(stored)
     parsed: dict[date, Decimal | None] = {}
     for period, raw in points.items():
         period = _plan_period(kpi, period, periods, existing)
@@ -286,6 +280,8 @@ def kpi_plan_set(*, membership: Membership, kpi_id, points: dict) -> list[KpiPla
                 "This period is outside the KPI's periods now; it can only be cleared.",
                 field=f"points.{period:%Y-%m-%d}")
         parsed[period] = _decimal(raw, field=f"points.{period:%Y-%m-%d}")
+    if any(stored.get(period) != value for period, value in parsed.items()):
+        bump_version(Kpi, pk=kpi.pk)
     cleared = [p for p, v in parsed.items() if v is None]
     KpiPlanPoint.objects.filter(kpi=kpi, period__in=cleared).delete()
     for period, value in sorted((p, v) for p, v in parsed.items() if v is not None):
@@ -411,10 +407,7 @@ def readings_import_csv(*, membership: Membership, kpi_id, text: str) -> int:
 PERFORMANCE_LIMIT = Decimal("99999999.9999")
 
 
-def _thresholds(kpi: Kpi):
-    from initiatives.calculations import Thresholds
-    from initiatives.selectors import thresholds_for
-
+def _thresholds(kpi: Kpi) -> Thresholds:
     if kpi.green_at is not None:
         return Thresholds(green_at=kpi.green_at, red_below=kpi.red_below)
     return thresholds_for(kpi.organization)

@@ -7,12 +7,19 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cat4.common.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
+from cat4.common.exceptions import (
+    ApplicationError,
+    NotFoundError,
+    PermissionDeniedError,
+    StaleVersionError,
+)
 from cat4.common.htmx import add_form_error
+from cat4.common.versioning import posted_version
 from cat4.tenancy.decorators import org_view
 
 from . import permissions, selectors, services
 from .forms import KpiEditForm, KpiForm, KpiLinkForm, ReadingForm, ReadingsUploadForm
+from .models import KpiLink
 
 MAX_UPLOAD_BYTES = 1024 * 1024
 
@@ -127,13 +134,13 @@ EDITABLE = ("name", "unit", "direction", "frequency", "baseline", "baseline_date
 def kpi_edit(request, org_slug, kpi_id):
     kpi = _kpi_or_404(request, kpi_id)
     initial = {field: getattr(kpi, field) for field in EDITABLE}
-    initial["version"] = services.kpi_version(kpi)
+    initial["version"] = kpi.version
     form = KpiEditForm(request.POST or None, organization=request.organization,
                        initial=initial)
     stale = False
     if request.method == "POST" and form.is_valid():
         changes = dict(form.cleaned_data)
-        version = changes.pop("version", "") or None
+        version = changes.pop("version") or 0  # without a version the form is stale
         try:
             services.kpi_update(membership=request.membership, kpi_id=kpi.pk,
                                 version=version, **changes)
@@ -143,7 +150,7 @@ def kpi_edit(request, org_slug, kpi_id):
             form.add_error(None, exc.message)
             kpi = _kpi_or_404(request, kpi_id)
             form.data = form.data.copy()
-            form.data["version"] = services.kpi_version(kpi)
+            form.data["version"] = kpi.version
         except ApplicationError as exc:
             add_form_error(form, exc)
         else:
@@ -189,13 +196,19 @@ def kpi_plan(request, org_slug, kpi_id):
             old = _plain(row.planned)
             if raw != old:  # send only what changed
                 points[row.period] = raw or None
+        status = 400
         unknown = [key for key in request.POST if key.startswith("p-") and key not in known]
         if unknown:
             errors["form"] = "Some periods are not periods of this KPI; reload the page."
         else:
             try:
                 services.kpi_plan_set(membership=request.membership, kpi_id=kpi.pk,
-                                      points=points)
+                                      points=points,
+                                      version=posted_version(request.POST.get("version")))
+            except StaleVersionError as exc:
+                # The input is kept; the page holds the version to save against now.
+                errors["form"] = exc.message
+                status = 409
             except ApplicationError as exc:
                 if isinstance(exc, PermissionDeniedError | NotFoundError):
                     raise
@@ -205,7 +218,6 @@ def kpi_plan(request, org_slug, kpi_id):
                 messages.success(request, "Planned values saved. The variance is recomputed "
                                           "within a few minutes.")
                 return redirect("kpi_plan", org_slug=org_slug, kpi_id=kpi.pk)
-        status = 400
     for row in rows:
         name = _cell(row.period)
         row.name = name
@@ -240,6 +252,14 @@ def kpi_link_add(request, org_slug, kpi_id):
 @org_view(permissions.can_manage_kpis)
 def kpi_link_remove(request, org_slug, link_id):
     # The service resolves the id inside the organisation: any other is a 404.
-    link = services.kpi_unlink(membership=request.membership, link_id=link_id)
-    messages.success(request, "Link removed.")
-    return redirect("kpi_detail", org_slug=org_slug, kpi_id=link.kpi_id)
+    try:
+        link = services.kpi_unlink(membership=request.membership, link_id=link_id,
+                                   version=posted_version(request.POST.get("version")))
+    except StaleVersionError as exc:  # changed since the page was read: it stays
+        messages.error(request, exc.message)
+        kpi_id = KpiLink.objects.values_list("kpi_id", flat=True).get(
+            organization=request.organization, pk=link_id)
+    else:
+        messages.success(request, "Link removed.")
+        kpi_id = link.kpi_id
+    return redirect("kpi_detail", org_slug=org_slug, kpi_id=kpi_id)

@@ -30,3 +30,16 @@ class NotFoundError(ApplicationError, Http404):
     """Also an Http404: uncaught in a page view, it renders the 404 page."""
 
     status_code = 404
+
+
+class ConflictError(ApplicationError):
+    """The object's state refuses the request (a decided approval, a closed escalation...)."""
+
+    status_code = 409
+
+
+class StaleVersionError(ApplicationError):
+    """Someone else saved the object since this form or request read it
+    (``cat4.common.versioning``)."""
+
+    status_code = 412

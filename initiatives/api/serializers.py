@@ -94,7 +94,8 @@ class InitiativeWriteSerializer(serializers.Serializer):
 class MilestoneSerializer(serializers.ModelSerializer):
     class Meta:
         model = Milestone
-        fields = ["id", "title", "due_date", "done_date", "weight", "waived", "waiver_reason"]
+        fields = ["id", "title", "due_date", "done_date", "weight", "waived", "waiver_reason",
+                  "version"]
 
 
 class MilestoneWriteSerializer(serializers.Serializer):
@@ -111,7 +112,8 @@ class ImpactLineSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImpactLine
-        fields = ["id", "category", "description", "recurring", "ebit_relevant", "values"]
+        fields = ["id", "category", "description", "recurring", "ebit_relevant", "values",
+                  "version"]
 
     def get_values(self, line) -> dict[str, dict[str, str]]:
         """{"planned": {"2026-01": "1000.00", ...}, "forecast": {...}, "actual": {...}}"""
@@ -179,7 +181,7 @@ class RiskSerializer(serializers.ModelSerializer):
     class Meta:
         model = Risk
         fields = ["id", "description", "probability", "impact", "score", "owner", "mitigation",
-                  "status"]
+                  "status", "version"]
 
 
 class RiskWriteSerializer(serializers.Serializer):

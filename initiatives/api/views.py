@@ -1,21 +1,26 @@
-"""Initiatives API. Writes go through the services; PATCH on an initiative needs
-``If-Match`` with the ETag from GET (412 when stale, 428 when missing)."""
-
-import re
-from datetime import date
+"""Initiatives API. Writes go through the services; a change of an initiative, a
+milestone, a risk or a line's values needs ``If-Match`` with the ETag read (412 when
+stale, 428 when missing; ``cat4.common.versioning``)."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status
 from rest_framework.response import Response
 
-from cat4.common.api import form_errors
+from cat4.common.api import (
+    IF_MATCH,
+    filterset_parameters,
+    form_errors,
+    if_match_version,
+    with_etag,
+)
+from cat4.common.months import parse_month_key
 from cat4.tenancy.api.base import OrgAPIView
 
 from .. import permissions as perms
 from .. import selectors, services
-from ..forms import InitiativeFilterForm
-from ..models import ImpactLine, Milestone, Stage
+from ..filters import InitiativeListFilterSet
+from ..models import Dependency, ImpactLine, Milestone, Program, Risk
 from .serializers import (
     DependencySerializer,
     DependencyWriteSerializer,
@@ -32,12 +37,6 @@ from .serializers import (
     StatusUpdateWriteSerializer,
     ValuesWriteSerializer,
 )
-
-MONTH_KEY = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-def _etag(initiative) -> str:
-    return f'"v{initiative.version}"'
 
 
 class InitiativeScoped(OrgAPIView):
@@ -61,8 +60,6 @@ class ProgramListView(mixins.ListModelMixin, OrgAPIView):
     serializer_class = ProgramSerializer
 
     def get_queryset(self):
-        from ..models import Program
-
         return Program.objects.filter(organization=self.organization).select_related(
             "portfolio")
 
@@ -71,15 +68,7 @@ class ProgramListView(mixins.ListModelMixin, OrgAPIView):
 
 
 @extend_schema(parameters=[
-    OpenApiParameter("stage", OpenApiTypes.STR, enum=Stage.values),
-    OpenApiParameter("portfolio", OpenApiTypes.INT,
-                     description="A portfolio id of the organisation."),
-    OpenApiParameter("program", OpenApiTypes.INT, description="A program id of the organisation."),
-    OpenApiParameter("business_unit", OpenApiTypes.INT,
-                     description="A business unit id of the organisation."),
-    OpenApiParameter("owner", OpenApiTypes.INT,
-                     description="A user id of an owner in the organisation."),
-    OpenApiParameter("q", OpenApiTypes.STR, description="Search in code and title."),
+    *filterset_parameters(InitiativeListFilterSet),
     OpenApiParameter("sort", OpenApiTypes.STR, enum=list(selectors.SORTS)),
 ])
 class InitiativeListView(mixins.ListModelMixin, OrgAPIView):
@@ -87,17 +76,15 @@ class InitiativeListView(mixins.ListModelMixin, OrgAPIView):
     serializer_class = InitiativeSerializer
 
     def get_queryset(self):
-        # The list page's filters, read by its form: an id of another organisation (or
-        # not an id) is a 400 on that parameter, as in the exports. The API sorts by
-        # more keys than the page offers (``selectors.SORTS``), so sort is read apart.
+        # The list page's filters: an id of another organisation (or not an id) is a 400
+        # on that parameter, as in the exports. The API sorts by more keys than the page
+        # offers (``selectors.SORTS``), so sort is read apart.
         params = self.request.query_params
-        form = InitiativeFilterForm(
-            {name: params.get(name, "") for name in InitiativeFilterForm.base_fields
-             if name != "sort"}, organization=self.organization)
-        if not form.is_valid():
-            raise exceptions.ValidationError(form_errors(form))
+        filterset = InitiativeListFilterSet(params, organization=self.organization)
+        if not filterset.is_valid():
+            raise exceptions.ValidationError(form_errors(filterset.form))
         return selectors.initiative_list(organization=self.organization,
-                                         **{**form.list_filters(),
+                                         **{**filterset.list_filters(),
                                             "sort": params.get("sort", "code")})
 
     def get(self, request, org_slug):
@@ -111,9 +98,8 @@ class InitiativeListView(mixins.ListModelMixin, OrgAPIView):
                                                 **data.validated_data)
         initiative = selectors.initiative_get(organization=self.organization,
                                               initiative_id=initiative.pk)
-        response = Response(InitiativeSerializer(initiative).data, status=status.HTTP_201_CREATED)
-        response["ETag"] = _etag(initiative)
-        return response
+        return with_etag(Response(InitiativeSerializer(initiative).data,
+                                  status=status.HTTP_201_CREATED), initiative)
 
 
 class InitiativeDetailView(InitiativeScoped):
@@ -122,24 +108,14 @@ class InitiativeDetailView(InitiativeScoped):
 
     def get(self, request, org_slug, initiative_id):
         initiative = self.get_initiative()
-        response = Response(InitiativeSerializer(initiative).data)
-        response["ETag"] = _etag(initiative)
-        return response
+        return with_etag(Response(InitiativeSerializer(initiative).data), initiative)
 
-    @extend_schema(
-        request=InitiativeWriteSerializer(partial=True), responses=InitiativeSerializer,
-        parameters=[OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                                     required=True, description="The ETag from GET.")])
+    @extend_schema(request=InitiativeWriteSerializer(partial=True),
+                   responses=InitiativeSerializer, parameters=[IF_MATCH])
     def patch(self, request, org_slug, initiative_id):
         initiative = self.get_initiative()
         self.require_editor(initiative)
-        if_match = request.headers.get("If-Match")
-        if not if_match:
-            return Response({"detail": "Send If-Match with the ETag you read, so that no "
-                                       "one's changes are overwritten."},
-                            status=status.HTTP_428_PRECONDITION_REQUIRED)
-        match = re.fullmatch(r'(?:W/)?"v(\d+)"', if_match.strip())
-        version = int(match.group(1)) if match else -1
+        version = if_match_version(request)
         data = InitiativeWriteSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         changes = {k: v for k, v in data.validated_data.items() if k in request.data}
@@ -148,9 +124,7 @@ class InitiativeDetailView(InitiativeScoped):
                                              **changes)
         updated = selectors.initiative_get(organization=self.organization,
                                            initiative_id=updated.pk)
-        response = Response(InitiativeSerializer(updated).data)
-        response["ETag"] = _etag(updated)
-        return response
+        return with_etag(Response(InitiativeSerializer(updated).data), updated)
 
 
 class InitiativeChildrenView(InitiativeScoped):
@@ -160,6 +134,8 @@ class InitiativeChildrenView(InitiativeScoped):
 
     predicates = {"GET": perms.can_view_initiatives, "POST": perms.can_view_initiatives}
     write_serializer_class = None
+    versioned = False  # the ETag of what POST added goes with the answer
+
 
     def children(self, initiative):
         raise NotImplementedError
@@ -180,8 +156,9 @@ class InitiativeChildrenView(InitiativeScoped):
         data = self.write_serializer_class(data=request.data)
         data.is_valid(raise_exception=True)
         created = self.create(initiative, data.validated_data)
-        return Response(self.serializer_class(self.present(initiative, created)).data,
-                        status=status.HTTP_201_CREATED)
+        response = Response(self.serializer_class(self.present(initiative, created)).data,
+                            status=status.HTTP_201_CREATED)
+        return with_etag(response, created) if self.versioned else response
 
 
 def _children_schema(read, write):
@@ -193,6 +170,7 @@ def _children_schema(read, write):
 class MilestoneListView(InitiativeChildrenView):
     serializer_class = MilestoneSerializer
     write_serializer_class = MilestoneWriteSerializer
+    versioned = True
 
     def children(self, initiative):
         return initiative.milestones.all()
@@ -206,6 +184,7 @@ class MilestoneListView(InitiativeChildrenView):
 class ImpactLineListView(InitiativeChildrenView):
     serializer_class = ImpactLineSerializer
     write_serializer_class = ImpactLineWriteSerializer
+    versioned = True
 
     def children(self, initiative):
         return initiative.impact_lines.prefetch_related("values")
@@ -249,6 +228,7 @@ class DependencyListView(InitiativeChildrenView):
 class RiskListView(InitiativeChildrenView):
     serializer_class = RiskSerializer
     write_serializer_class = RiskWriteSerializer
+    versioned = True
 
     def children(self, initiative):
         return initiative.risks.select_related("owner")
@@ -272,20 +252,24 @@ class MilestoneDetailView(OrgAPIView):
             raise exceptions.PermissionDenied("Only the owner or an admin can change this.")
         return milestone
 
-    @extend_schema(request=MilestoneWriteSerializer(partial=True), responses=MilestoneSerializer)
+    @extend_schema(request=MilestoneWriteSerializer(partial=True), responses=MilestoneSerializer,
+                   parameters=[IF_MATCH])
     def patch(self, request, org_slug, milestone_id):
         milestone = self.get_milestone()
+        version = if_match_version(request)
         data = MilestoneWriteSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         changes = {k: v for k, v in data.validated_data.items() if k in request.data}
         milestone = services.milestone_update(membership=self.membership,
-                                              milestone_id=milestone.pk, **changes)
-        return Response(MilestoneSerializer(milestone).data)
+                                              milestone_id=milestone.pk, version=version,
+                                              **changes)
+        return with_etag(Response(MilestoneSerializer(milestone).data), milestone)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None}, parameters=[IF_MATCH])
     def delete(self, request, org_slug, milestone_id):
         milestone = self.get_milestone()
-        services.milestone_delete(membership=self.membership, milestone_id=milestone.pk)
+        services.milestone_delete(membership=self.membership, milestone_id=milestone.pk,
+                                  version=if_match_version(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -293,26 +277,26 @@ class LineValuesView(OrgAPIView):
     predicates = {"PUT": perms.can_view_initiatives}
     serializer_class = ImpactLineSerializer
 
-    @extend_schema(request=ValuesWriteSerializer, responses=ImpactLineSerializer)
+    @extend_schema(request=ValuesWriteSerializer, responses=ImpactLineSerializer,
+                   parameters=[IF_MATCH])
     def put(self, request, org_slug, line_id):
         line = ImpactLine.objects.filter(organization=self.organization, pk=line_id).first()
         if line is None:
             raise exceptions.NotFound()
+        version = if_match_version(request)
         data = ValuesWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = {}
         for key, amount in data.validated_data["values"].items():
-            match = MONTH_KEY.fullmatch(key)
-            month = None
-            if match and int(match.group(1)) >= 1 and 1 <= int(match.group(2)) <= 12:
-                month = date(int(match.group(1)), int(match.group(2)), 1)
+            month = parse_month_key(key, zero_padded=True)
             if month is None:
                 raise exceptions.ValidationError({f"values.{key}": ["Months look like 2026-03."]})
             values[month] = amount
         services.monthly_values_set(membership=self.membership, line_id=line.pk,
-                                    kind=data.validated_data["kind"], values=values)
+                                    kind=data.validated_data["kind"], values=values,
+                                    version=version)
         line = ImpactLine.objects.prefetch_related("values").get(pk=line.pk)
-        return Response(ImpactLineSerializer(line).data)
+        return with_etag(Response(ImpactLineSerializer(line).data), line)
 
 
 class DependencyDetailView(OrgAPIView):
@@ -320,8 +304,6 @@ class DependencyDetailView(OrgAPIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, org_slug, dependency_id):
-        from ..models import Dependency
-
         dependency = Dependency.objects.filter(organization=self.organization,
                                                pk=dependency_id).select_related(
             "initiative").first()
@@ -337,18 +319,19 @@ class RiskDetailView(OrgAPIView):
     predicates = {"PATCH": perms.can_view_initiatives}
     serializer_class = RiskSerializer
 
-    @extend_schema(request=RiskWriteSerializer(partial=True), responses=RiskSerializer)
+    @extend_schema(request=RiskWriteSerializer(partial=True), responses=RiskSerializer,
+                   parameters=[IF_MATCH])
     def patch(self, request, org_slug, risk_id):
-        from ..models import Risk
-
         risk = Risk.objects.filter(organization=self.organization, pk=risk_id).select_related(
             "initiative").first()
         if risk is None:
             raise exceptions.NotFound()
         if not perms.is_editor(membership=self.membership, initiative=risk.initiative):
             raise exceptions.PermissionDenied("Only the owner or an admin can change this.")
+        version = if_match_version(request)
         data = RiskWriteSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         changes = {k: v for k, v in data.validated_data.items() if k in request.data}
-        risk = services.risk_update(membership=self.membership, risk_id=risk.pk, **changes)
-        return Response(RiskSerializer(risk).data)
+        risk = services.risk_update(membership=self.membership, risk_id=risk.pk,
+                                    version=version, **changes)
+        return with_etag(Response(RiskSerializer(risk).data), risk)

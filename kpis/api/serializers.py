@@ -1,8 +1,10 @@
+from django.utils import timezone
 from rest_framework import serializers
 
 from cat4.tenancy.api.serializers import UserSerializer
 
 from ..models import Direction, Frequency, Kpi, KpiLink, KpiReading, KpiSnapshot
+from ..selectors import is_stale
 
 
 class SnapshotSerializer(serializers.ModelSerializer):
@@ -21,17 +23,13 @@ class KpiSerializer(serializers.ModelSerializer):
         model = Kpi
         fields = ["id", "name", "description", "unit", "direction", "frequency", "baseline",
                   "baseline_date", "target", "target_date", "owner", "green_at", "red_below",
-                  "latest", "stale"]
+                  "latest", "stale", "version"]
 
     def get_latest(self, kpi) -> dict | None:
         snapshots = getattr(kpi, "recent_snapshots", None)
         return SnapshotSerializer(snapshots[0]).data if snapshots else None
 
     def get_stale(self, kpi) -> bool:
-        from django.utils import timezone
-
-        from ..selectors import is_stale
-
         readings = getattr(kpi, "all_readings", [])
         return is_stale(latest_period=readings[-1].period if readings else None,
                         frequency=kpi.frequency, today=timezone.localdate())
@@ -84,7 +82,7 @@ class KpiLinkSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = KpiLink
-        fields = ["id", "initiative", "objective", "weight"]
+        fields = ["id", "initiative", "objective", "weight", "version"]
 
 
 class KpiLinkWriteSerializer(serializers.Serializer):

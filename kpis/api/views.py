@@ -1,12 +1,17 @@
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+"""KPI API. A change of a KPI (its definition or its planned series) and the removal
+of a link need ``If-Match`` with the ETag read (412 when stale, 428 when missing;
+``cat4.common.versioning``)."""
+
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.response import Response
 
+from cat4.common.api import IF_MATCH, if_match_version, with_etag
 from cat4.tenancy.api.base import OrgAPIView
 
 from .. import permissions as perms
 from .. import selectors, services
+from ..models import KpiLink
 from .serializers import (
     KpiLinkSerializer,
     KpiLinkWriteSerializer,
@@ -17,10 +22,6 @@ from .serializers import (
     ReadingSerializer,
     ReadingWriteSerializer,
 )
-
-
-def _etag(kpi) -> str:
-    return f'"{services.kpi_version(kpi)}"'
 
 
 class KpiListView(mixins.ListModelMixin, OrgAPIView):
@@ -39,7 +40,7 @@ class KpiListView(mixins.ListModelMixin, OrgAPIView):
         data.is_valid(raise_exception=True)
         kpi = services.kpi_create(membership=self.membership, **data.validated_data)
         kpi = selectors.kpi_get(organization=self.organization, kpi_id=kpi.pk)
-        return Response(KpiSerializer(kpi).data, status=status.HTTP_201_CREATED)
+        return with_etag(Response(KpiSerializer(kpi).data, status=status.HTTP_201_CREATED), kpi)
 
 
 class KpiChildView(OrgAPIView):
@@ -53,35 +54,28 @@ class KpiChildView(OrgAPIView):
 
 
 class KpiDetailView(KpiChildView):
-    """GET a KPI (with an ``ETag``); PATCH its definition, thresholds included. With
-    ``If-Match`` (the ETag read), a PATCH after someone else saved is refused (412)."""
+    """GET a KPI (with an ``ETag``); PATCH its definition, thresholds included, with
+    ``If-Match``: a PATCH after someone else saved is refused (412)."""
 
     predicates = {"GET": perms.can_view_kpis, "PATCH": perms.can_manage_kpis}
     serializer_class = KpiSerializer
 
     def get(self, request, org_slug, kpi_id):
         kpi = self.get_kpi()
-        response = Response(KpiSerializer(kpi).data)
-        response["ETag"] = _etag(kpi)
-        return response
+        return with_etag(Response(KpiSerializer(kpi).data), kpi)
 
-    @extend_schema(
-        request=KpiWriteSerializer(partial=True), responses=KpiSerializer,
-        parameters=[OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                                     required=False, description="The ETag from GET.")])
+    @extend_schema(request=KpiWriteSerializer(partial=True), responses=KpiSerializer,
+                   parameters=[IF_MATCH])
     def patch(self, request, org_slug, kpi_id):
         kpi = self.get_kpi()
+        version = if_match_version(request)
         data = KpiWriteSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         changes = {k: v for k, v in data.validated_data.items() if k in request.data}
-        if_match = request.headers.get("If-Match")
-        version = if_match.strip().strip('"') if if_match else None
         services.kpi_update(membership=self.membership, kpi_id=kpi.pk, version=version,
                             **changes)
         kpi = self.get_kpi()
-        response = Response(KpiSerializer(kpi).data)
-        response["ETag"] = _etag(kpi)
-        return response
+        return with_etag(Response(KpiSerializer(kpi).data), kpi)
 
 
 class KpiLinkListView(KpiChildView):
@@ -102,35 +96,42 @@ class KpiLinkListView(KpiChildView):
         data.is_valid(raise_exception=True)
         link = services.kpi_link(membership=self.membership, kpi_id=kpi.pk,
                                  **data.validated_data)
-        return Response(KpiLinkSerializer(link).data, status=status.HTTP_201_CREATED)
+        return with_etag(Response(KpiLinkSerializer(link).data, status=status.HTTP_201_CREATED),
+                         link)
 
 
 class KpiLinkDetailView(OrgAPIView):
     predicates = {"DELETE": perms.can_manage_kpis}
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None}, parameters=[IF_MATCH])
     def delete(self, request, org_slug, link_id):
-        # Resolved inside the organisation by the service (NotFoundError: 404).
-        services.kpi_unlink(membership=self.membership, link_id=link_id)
+        # An id of another organisation is a 404 (before If-Match is asked for).
+        if not KpiLink.objects.filter(organization=self.organization, pk=link_id).exists():
+            raise exceptions.NotFound()
+        services.kpi_unlink(membership=self.membership, link_id=link_id,
+                            version=if_match_version(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class KpiPlanView(KpiChildView):
     """The expected path per period: the planned value where one is set, else the
-    straight line from baseline to target. PUT sets or clears planned values."""
+    straight line from baseline to target. PUT sets or clears planned values, with
+    ``If-Match``: the plan is part of the KPI, so its ETag is the KPI's."""
 
     predicates = {"GET": perms.can_view_kpis, "PUT": perms.can_manage_kpis}
     serializer_class = PlanSerializer
 
     def _plan(self, kpi):
-        return Response(PlanSerializer({"points": selectors.kpi_plan(kpi=kpi)}).data)
+        return with_etag(Response(PlanSerializer({"points": selectors.kpi_plan(kpi=kpi)}).data),
+                         kpi)
 
     def get(self, request, org_slug, kpi_id):
         return self._plan(self.get_kpi())
 
-    @extend_schema(request=PlanWriteSerializer, responses=PlanSerializer)
+    @extend_schema(request=PlanWriteSerializer, responses=PlanSerializer, parameters=[IF_MATCH])
     def put(self, request, org_slug, kpi_id):
         kpi = self.get_kpi()
+        version = if_match_version(request)
         data = PlanWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         points = {}
@@ -139,7 +140,8 @@ class KpiPlanView(KpiChildView):
                 raise exceptions.ValidationError(
                     {f"points.{point['period']:%Y-%m-%d}": ["This period appears twice."]})
             points[point["period"]] = point["value"]
-        services.kpi_plan_set(membership=self.membership, kpi_id=kpi.pk, points=points)
+        services.kpi_plan_set(membership=self.membership, kpi_id=kpi.pk, points=points,
+                              version=version)
         return self._plan(selectors.kpi_get(organization=self.organization, kpi_id=kpi.pk))
 
 

@@ -49,6 +49,13 @@ def snapshot(model, **filters) -> list[dict]:
         return list(model.objects.filter(**filters).order_by("pk").values())
 
 
+def if_match(obj) -> dict:
+    """If-Match with the object's version as stored now: what a client just read."""
+    with scopes_disabled():
+        version = type(obj).objects.filter(pk=obj.pk).values_list("version", flat=True).get()
+    return {"HTTP_IF_MATCH": f'"v{version}"'}
+
+
 def initiative_row(initiative) -> dict:
     with scopes_disabled():
         return Initiative.objects.filter(pk=initiative.pk).values().get()
@@ -330,7 +337,7 @@ def stored_values(line) -> dict:
 def test_put_values_saves_decimal_strings_and_lists_all_three_kinds(world, line):
     response = api(world, Role.OWNER).put(values_url(line), {
         "kind": "planned", "values": {"2026-01": "1250.00", "2026-02": "10", "2026-03": "0.5"}},
-        format="json")
+        format="json", **if_match(line))
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["id"] == line.pk and body["description"] == "Freight rates"
@@ -345,9 +352,10 @@ def test_put_values_saves_decimal_strings_and_lists_all_three_kinds(world, line)
 def test_empty_string_and_null_clear_a_month(world, line):
     client = api(world, Role.OWNER)
     client.put(values_url(line), {"kind": "planned", "values": {
-        "2026-01": "100.00", "2026-02": "200.00", "2026-03": "300.00"}}, format="json")
+        "2026-01": "100.00", "2026-02": "200.00", "2026-03": "300.00"}}, format="json",
+        **if_match(line))
     response = client.put(values_url(line), {"kind": "planned", "values": {
-        "2026-01": "", "2026-02": None}}, format="json")
+        "2026-01": "", "2026-02": None}}, format="json", **if_match(line))
     assert response.status_code == 200
     assert response.json()["values"] == {"planned": {"2026-03": "300.00"}, "forecast": {},
                                          "actual": {}}
@@ -370,7 +378,8 @@ def test_empty_string_and_null_clear_a_month(world, line):
 ])
 def test_one_bad_month_refuses_the_whole_request(world, line, month, amount, message):
     response = api(world, Role.OWNER).put(values_url(line), {
-        "kind": "planned", "values": {"2026-01": "100.00", month: amount}}, format="json")
+        "kind": "planned", "values": {"2026-01": "100.00", month: amount}}, format="json",
+        **if_match(line))
     assert response.status_code == 400, response.content
     assert response.json() == {f"values.{month}": [message]}
     assert stored_values(line) == {}
@@ -378,7 +387,8 @@ def test_one_bad_month_refuses_the_whole_request(world, line, month, amount, mes
 
 def test_a_json_float_amount_is_refused(world, line):
     response = api(world, Role.OWNER).put(values_url(line), {
-        "kind": "planned", "values": {"2026-01": "100.00", "2026-03": 12.5}}, format="json")
+        "kind": "planned", "values": {"2026-01": "100.00", "2026-03": 12.5}}, format="json",
+        **if_match(line))
     assert response.status_code == 400
     assert list(response.json()) == ["values.2026-03"]
     assert stored_values(line) == {}
@@ -386,7 +396,7 @@ def test_a_json_float_amount_is_refused(world, line):
 
 def test_month_key_of_year_zero_is_a_400(world, line):
     response = api(world, Role.OWNER).put(values_url(line), {
-        "kind": "planned", "values": {"0000-01": "1.00"}}, format="json")
+        "kind": "planned", "values": {"0000-01": "1.00"}}, format="json", **if_match(line))
     assert response.status_code == 400
     assert list(response.json()) == ["values.0000-01"]
     assert stored_values(line) == {}
@@ -394,7 +404,7 @@ def test_month_key_of_year_zero_is_a_400(world, line):
 
 def test_month_key_with_a_trailing_newline_is_refused(world, line):
     response = api(world, Role.OWNER).put(values_url(line), {
-        "kind": "planned", "values": {"2026-03\n": "1.00"}}, format="json")
+        "kind": "planned", "values": {"2026-03\n": "1.00"}}, format="json", **if_match(line))
     assert response.status_code == 400
     assert response.json() == {"values.2026-03\n": ["Months look like 2026-03."]}
     assert stored_values(line) == {}
@@ -403,16 +413,16 @@ def test_month_key_with_a_trailing_newline_is_refused(world, line):
 def test_bad_kind_and_missing_values_are_field_errors(world, line):
     client = api(world, Role.OWNER)
     response = client.put(values_url(line), {"kind": "wished", "values": {"2026-01": "1"}},
-                          format="json")
+                          format="json", **if_match(line))
     assert response.status_code == 400 and list(response.json()) == ["kind"]
-    response = client.put(values_url(line), {}, format="json")
+    response = client.put(values_url(line), {}, format="json", **if_match(line))
     assert response.status_code == 400 and set(response.json()) == {"kind", "values"}
     assert stored_values(line) == {}
 
 
 def test_a_kind_not_editable_in_the_stage_is_409(world, line):
     response = api(world, Role.OWNER).put(values_url(line), {
-        "kind": "forecast", "values": {"2026-01": "100.00"}}, format="json")
+        "kind": "forecast", "values": {"2026-01": "100.00"}}, format="json", **if_match(line))
     assert response.status_code == 409
     assert response.json() == {"kind": ["Forecasts are entered from the Decided gate on."]}
     assert stored_values(line) == {}
@@ -422,7 +432,7 @@ def test_the_plan_is_frozen_after_the_decided_gate(world):
     plan_line = drive_to(world, world.initiative, Stage.DECIDED)
     before = stored_values(plan_line)
     response = api(world, Role.OWNER).put(values_url(plan_line), {
-        "kind": "planned", "values": {"2026-01": "5.00"}}, format="json")
+        "kind": "planned", "values": {"2026-01": "5.00"}}, format="json", **if_match(plan_line))
     assert response.status_code == 409
     assert response.json() == {"kind": [
         "The plan is frozen since the Decided gate. Ask the controller for a re-baseline "
@@ -430,7 +440,7 @@ def test_the_plan_is_frozen_after_the_decided_gate(world):
     assert stored_values(plan_line) == before
     # The forecast is open now.
     response = api(world, Role.OWNER).put(values_url(plan_line), {
-        "kind": "forecast", "values": {"2026-01": "900.00"}}, format="json")
+        "kind": "forecast", "values": {"2026-01": "900.00"}}, format="json", **if_match(plan_line))
     assert response.status_code == 200
     assert response.json()["values"]["forecast"] == {"2026-01": "900.00"}
 
@@ -440,7 +450,7 @@ def test_values_of_a_cancelled_initiative_are_final(world, line):
         Initiative.objects.filter(pk=world.initiative.pk).update(stage=Stage.CANCELLED,
                                                                  cancel_reason="Stopped")
     response = api(world, Role.CONTROLLER).put(values_url(line), {
-        "kind": "actual", "values": {"2026-01": "100.00"}}, format="json")
+        "kind": "actual", "values": {"2026-01": "100.00"}}, format="json", **if_match(line))
     assert response.status_code == 409
     assert response.json() == {"kind": ["The initiative is cancelled; its values are final."]}
     assert stored_values(line) == {}
@@ -449,7 +459,7 @@ def test_values_of_a_cancelled_initiative_are_final(world, line):
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.EXECUTIVE])
 def test_values_by_a_non_editor_are_403(world, line, role):
     response = api(world, role).put(values_url(line), {
-        "kind": "planned", "values": {"2026-01": "100.00"}}, format="json")
+        "kind": "planned", "values": {"2026-01": "100.00"}}, format="json", **if_match(line))
     assert response.status_code == 403
     assert response.json() == {"detail": "Your role does not allow entering these values."}
     assert stored_values(line) == {}
@@ -457,7 +467,8 @@ def test_values_by_a_non_editor_are_403(world, line, role):
 
 def test_values_of_a_line_of_another_org_are_404(world, foreign):
     response = api(world, Role.ADMIN).put(values_url(foreign["line"]), {
-        "kind": "planned", "values": {"2026-01": "100.00"}}, format="json")
+        "kind": "planned", "values": {"2026-01": "100.00"}}, format="json",
+        **if_match(foreign["line"]))
     assert response.status_code == 404
     assert stored_values(foreign["line"]) == {}
 
@@ -496,18 +507,22 @@ def test_milestone_create_and_patch(world):
     assert response.status_code == 201, response.content
     created = response.json()
     assert created == {"id": created["id"], "title": "Tender issued", "due_date": "2026-03-31",
-                       "done_date": None, "weight": 3, "waived": False, "waiver_reason": ""}
+                       "done_date": None, "weight": 3, "waived": False, "waiver_reason": "",
+                       "version": 1}
+    assert response["ETag"] == '"v1"'
     url = f"{BASE}/milestones/{created['id']}/"
-    response = client.patch(url, {"waived": True}, format="json")
+    response = client.patch(url, {"waived": True}, format="json", HTTP_IF_MATCH='"v1"')
     assert response.status_code == 400
     assert response.json() == {"waiver_reason": ["Say why the milestone is waived."]}
-    response = client.patch(url, {"weight": 101}, format="json")
+    response = client.patch(url, {"weight": 101}, format="json", HTTP_IF_MATCH='"v1"')
     assert response.status_code == 400 and list(response.json()) == ["weight"]
     with scopes_disabled():
         assert Milestone.objects.get(pk=created["id"]).weight == 3
-    response = client.patch(url, {"done_date": "2026-03-20"}, format="json")
+    response = client.patch(url, {"done_date": "2026-03-20"}, format="json",
+                            HTTP_IF_MATCH='"v1"')
     assert response.status_code == 200
-    assert response.json() == {**created, "done_date": "2026-03-20"}
+    assert response.json() == {**created, "done_date": "2026-03-20", "version": 2}
+    assert response["ETag"] == '"v2"'
     listed = client.get(milestones_url(world.initiative)).json()
     assert [m["done_date"] for m in listed] == ["2026-03-20"]
 
@@ -578,7 +593,7 @@ def test_impact_line_create(world):
     body = response.json()
     assert body == {"id": body["id"], "category": "revenue_increase", "description": "Upsell",
                     "recurring": False, "ebit_relevant": True,
-                    "values": {"planned": {}, "forecast": {}, "actual": {}}}
+                    "values": {"planned": {}, "forecast": {}, "actual": {}}, "version": 1}
 
 
 @pytest.mark.parametrize(("payload", "fields"), [
@@ -718,21 +733,23 @@ def test_risk_create_and_patch_status(world, foreign):
     assert (created["score"], created["status"], created["owner"]["email"]) == (
         12, "open", "owner@acme.test")
     url = f"{BASE}/risks/{created['id']}/"
-    response = client.patch(url, {"status": "gone"}, format="json")
+    response = client.patch(url, {"status": "gone"}, format="json", HTTP_IF_MATCH='"v1"')
     assert response.status_code == 400 and list(response.json()) == ["status"]
-    response = client.patch(url, {"probability": 0}, format="json")
+    response = client.patch(url, {"probability": 0}, format="json", HTTP_IF_MATCH='"v1"')
     assert response.status_code == 400 and list(response.json()) == ["probability"]
-    response = api(world, Role.VIEWER).patch(url, {"status": "closed"}, format="json")
+    response = api(world, Role.VIEWER).patch(url, {"status": "closed"}, format="json",
+                                             HTTP_IF_MATCH='"v1"')
     assert response.status_code == 403
     response = client.patch(url, {"status": "mitigated", "mitigation": "Second carrier"},
-                            format="json")
+                            format="json", HTTP_IF_MATCH='"v1"')
     assert response.status_code == 200
-    assert response.json() == {**created, "status": "mitigated", "mitigation": "Second carrier"}
+    assert response.json() == {**created, "status": "mitigated", "mitigation": "Second carrier",
+                               "version": 2}
     listed = api(world, Role.VIEWER).get(risks_url(world.initiative)).json()
     assert [(r["id"], r["status"]) for r in listed] == [(created["id"], "mitigated")]
     # Another org's risk is not reachable.
     response = client.patch(f"{BASE}/risks/{foreign['risk'].pk}/", {"status": "closed"},
-                            format="json")
+                            format="json", HTTP_IF_MATCH='"v1"')
     assert response.status_code == 404
     with scopes_disabled():
         assert Risk.objects.get(pk=foreign["risk"].pk).status == "open"

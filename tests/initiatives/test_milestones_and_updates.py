@@ -160,7 +160,7 @@ def test_milestones_of_another_org_are_not_found(world, foreign_milestone):
 
 def milestone_form(**overrides) -> dict:
     return {"title": "Contract signed", "due_date": "2026-05-31", "weight": "20",
-            "done_date": "", "waiver_reason": "", **overrides}
+            "done_date": "", "waiver_reason": "", "version": "1", **overrides}
 
 
 def test_add_milestone_page_saves(world):
@@ -217,7 +217,7 @@ def test_edit_milestone_page_saves(world, milestone):
 
 def test_delete_milestone_page(world, milestone):
     response = client_for(world.a[Role.OWNER].user).post(
-        org_url("milestone_delete", milestone_id=milestone.pk))
+        org_url("milestone_delete", milestone_id=milestone.pk), {"version": "1"})
     assert response.status_code == 302
     assert milestones() == []
 

@@ -312,6 +312,12 @@ def cell(line, month: dt.date) -> str:
     return f"v-{line.pk}-{month:%Y-%m}"
 
 
+def versions(*lines) -> dict:
+    """The hidden version fields of the grid page for ``lines``, as stored now."""
+    with scopes_disabled():
+        return {f"version-{ln.pk}": str(type(ln).objects.get(pk=ln.pk).version) for ln in lines}
+
+
 def test_grid_page_shows_an_input_per_line_and_month(world, two_lines):
     first, second = two_lines
     response = client_for(world.a[Role.OWNER].user).get(
@@ -330,7 +336,8 @@ def test_grid_page_with_one_bad_cell_keeps_everything_and_saves_nothing(world, t
     post = {cell(first, JAN): "120", cell(first, FEB): "130", cell(second, JAN): "10",
             cell(second, MAR): "12.345", cell(second, dt.date(2026, 4, 1)): "14"}
     response = client_for(world.a[Role.OWNER].user).post(
-        org_url("values_edit", initiative_id=world.initiative.pk, kind="planned"), post)
+        org_url("values_edit", initiative_id=world.initiative.pk, kind="planned"),
+        {**post, **versions(first, second)})
     assert response.status_code == 400
     body = page_text(response)
     assert "Nothing was saved. Fix the marked cells." in body
@@ -362,7 +369,8 @@ def test_grid_page_saves_good_values_and_redirects(world, two_lines):
     first, second = two_lines
     response = client_for(world.a[Role.OWNER].user).post(
         org_url("values_edit", initiative_id=world.initiative.pk, kind="planned"),
-        {cell(first, JAN): "", cell(first, FEB): "1000.50", cell(second, MAR): "75"})
+        {cell(first, JAN): "", cell(first, FEB): "1000.50", cell(second, MAR): "75",
+         **versions(first, second)})
     assert response.status_code == 302
     assert response["Location"] == org_url("initiative_detail",
                                            initiative_id=world.initiative.pk)
@@ -420,6 +428,7 @@ def test_controller_only_actuals_through_the_grid_page(world):
     url = org_url("values_edit", initiative_id=world.initiative.pk, kind="actual")
     assert client_for(world.a[Role.OWNER].user).post(
         url, {cell(planned, JAN): "1"}).status_code == 403
-    response = client_for(world.a[Role.CONTROLLER].user).post(url, {cell(planned, JAN): "880"})
+    response = client_for(world.a[Role.CONTROLLER].user).post(
+        url, {cell(planned, JAN): "880", **versions(planned)})
     assert response.status_code == 302
     assert cells(planned, "actual") == {(JAN, "actual"): Decimal("880.00")}

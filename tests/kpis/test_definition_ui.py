@@ -97,7 +97,7 @@ def test_update_sets_and_clears_the_own_thresholds_and_marks_dirty(world, kpi):
 
 def test_update_refuses_a_stale_version_and_writes_nothing(world, kpi):
     admin = world.a[Role.ADMIN].membership
-    read = services.kpi_version(kpi)
+    read = kpi.version
     services.kpi_update(membership=admin, kpi_id=kpi.pk, version=read, name="Renamed")
     with pytest.raises(services.StaleVersionError):
         services.kpi_update(membership=admin, kpi_id=kpi.pk, version=read, name="Again")
@@ -258,7 +258,7 @@ def _form(world, **changes):
     data = {"name": "On-time delivery", "unit": "%", "direction": "higher",
             "frequency": "monthly", "baseline": "80", "baseline_date": "2026-01-01",
             "target": "92", "target_date": "2027-01-01", "owner": world.a[Role.OWNER].user.pk,
-            "green_at": "", "red_below": "", "description": ""}
+            "green_at": "", "red_below": "", "description": "", "version": "1"}
     return {**data, **changes}
 
 
@@ -319,7 +319,7 @@ def test_edit_errors_are_on_the_field_input_kept_nothing_saved(world, kpi, chang
 
 def test_a_stale_edit_is_409_and_keeps_the_input(world, kpi):
     client = client_for(world.a[Role.ADMIN].user)
-    data = _form(world, name="Mine", version=services.kpi_version(kpi))
+    data = _form(world, name="Mine", version=kpi.version)
     services.kpi_update(membership=world.a[Role.EXECUTIVE].membership, kpi_id=kpi.pk,
                         name="Theirs")
     response = client.post(url("kpi_edit", kpi_id=kpi.pk), data)
@@ -327,8 +327,8 @@ def test_a_stale_edit_is_409_and_keeps_the_input(world, kpi):
     body = response.content.decode()
     assert 'value="Mine"' in body and "Someone else saved this KPI" in body
     assert _reload(kpi).name == "Theirs"
-    fresh = services.kpi_version(_reload(kpi))
-    assert f'value="{fresh}"' in body  # saving again now goes through
+    fresh = _reload(kpi).version
+    assert fresh == 2 and f'name="version" value="{fresh}"' in body  # saving again now works
     data["version"] = fresh
     assert client.post(url("kpi_edit", kpi_id=kpi.pk), data).status_code == 302
 
@@ -349,27 +349,29 @@ def test_plan_page_shows_the_path_and_saves_changes(world, kpi):
     client = client_for(world.a[Role.EXECUTIVE].user)
     body = client.get(url("kpi_plan", kpi_id=kpi.pk)).content.decode()
     assert 'name="p-2026-07-01"' in body and "85.95 %" in body  # the straight line
+    assert 'name="version" value="1"' in body
     response = client.post(url("kpi_plan", kpi_id=kpi.pk),
-                           {"p-2026-07-01": "83", "p-2026-08-01": ""})
+                           {"p-2026-07-01": "83", "p-2026-08-01": "", "version": "1"})
     assert response.status_code == 302
     assert _plan(kpi) == {dt.date(2026, 7, 1): Decimal("83")}
     assert _reload(kpi).needs_recompute
     body = client.get(url("kpi_plan", kpi_id=kpi.pk)).content.decode()
     assert 'value="83"' in body and "<strong>83 %</strong>" in body
-    response = client.post(url("kpi_plan", kpi_id=kpi.pk), {"p-2026-07-01": ""})
+    response = client.post(url("kpi_plan", kpi_id=kpi.pk), {"p-2026-07-01": "", "version": "2"})
     assert response.status_code == 302 and _plan(kpi) == {}
 
 
 def test_plan_page_errors_are_on_the_cell_and_nothing_is_saved(world, kpi):
     client = client_for(world.a[Role.ADMIN].user)
     response = client.post(url("kpi_plan", kpi_id=kpi.pk),
-                           {"p-2026-03-01": "84", "p-2026-04-01": "1.23456"})
+                           {"p-2026-03-01": "84", "p-2026-04-01": "1.23456", "version": "1"})
     assert response.status_code == 400
     body = response.content.decode()
     assert 'id="p-2026-04-01-error">Use at most 4 decimal places.' in body
     assert 'value="1.23456"' in body and 'value="84"' in body  # the input is kept
     assert "Nothing was saved" in body
-    response = client.post(url("kpi_plan", kpi_id=kpi.pk), {"p-2031-01-01": "84"})
+    response = client.post(url("kpi_plan", kpi_id=kpi.pk), {"p-2031-01-01": "84",
+                                                             "version": "1"})
     assert response.status_code == 400 and "not periods of this KPI" in response.content.decode()
     assert _plan(kpi) == {}
 
@@ -395,7 +397,8 @@ def test_links_are_added_listed_and_removed_on_the_detail_page(world, kpi, objec
     assert initiative_url in body and "AC-100 Acme freight tender" in body
     assert "SO-1 Reliable delivery" in body and "weight 0.5" in body and "weight 2" in body
     link = _links(kpi)[0]
-    response = client.post(url("kpi_link_remove", link_id=link.pk))
+    assert f'name="version" value="{link.version}"' in body
+    response = client.post(url("kpi_link_remove", link_id=link.pk), {"version": link.version})
     assert response.status_code == 302
     assert response["Location"] == url("kpi_detail", kpi_id=kpi.pk)
     assert [x.objective_id for x in _links(kpi)] == [objective.pk]
@@ -425,7 +428,7 @@ def test_link_errors_are_on_the_field(world, kpi, foreign, data, field, message)
 
 def test_a_link_of_another_organisation_is_404(world, kpi, foreign):
     response = client_for(world.a[Role.ADMIN].user).post(
-        url("kpi_link_remove", link_id=foreign["link"].pk))
+        url("kpi_link_remove", link_id=foreign["link"].pk), {"version": "1"})
     assert response.status_code == 404
     with scopes_disabled():
         assert KpiLink.objects.filter(pk=foreign["link"].pk).exists()
@@ -456,8 +459,10 @@ def test_api_patch_changes_the_thresholds_and_honours_if_match(world, kpi):
     stale = client.patch(f"{API}/kpis/{kpi.pk}/", {"name": "Late"}, format="json",
                          HTTP_IF_MATCH=etag)
     assert stale.status_code == 412
+    missing = client.patch(f"{API}/kpis/{kpi.pk}/", {"name": "Late"}, format="json")
+    assert missing.status_code == 428 and "If-Match" in missing.json()["detail"]
     cleared = client.patch(f"{API}/kpis/{kpi.pk}/", {"green_at": None, "red_below": None},
-                           format="json")
+                           format="json", HTTP_IF_MATCH=response["ETag"])
     assert cleared.status_code == 200 and cleared.json()["green_at"] is None
     assert _reload(kpi).name == "On-time delivery"
 
@@ -469,7 +474,7 @@ def test_api_patch_changes_the_thresholds_and_honours_if_match(world, kpi):
 ])
 def test_api_patch_bad_input_is_400_on_the_field(world, kpi, body, field):
     response = api_client_for(world.a[Role.ADMIN].user).patch(f"{API}/kpis/{kpi.pk}/", body,
-                                                              format="json")
+                                                              format="json", HTTP_IF_MATCH='"v1"')
     assert response.status_code == 400
     assert field in response.json()
     saved = _reload(kpi)
@@ -504,7 +509,8 @@ def test_api_links(world, kpi, objective, foreign):
         assert response.status_code == 400 and field in response.json(), body
         assert "Globex" not in response.content.decode()
     assert client.delete(f"{API}/kpi-links/{foreign['link'].pk}/").status_code == 404
-    assert client.delete(f"{API}/kpi-links/{created.json()['id']}/").status_code == 204
+    assert client.delete(f"{API}/kpi-links/{created.json()['id']}/",
+                         HTTP_IF_MATCH=created["ETag"]).status_code == 204
     assert len(client.get(links).json()) == 1
     assert client.get(f"{API}/kpis/{foreign['kpi'].pk}/links/").status_code == 404
 
@@ -512,14 +518,15 @@ def test_api_links(world, kpi, objective, foreign):
 def test_api_plan_get_and_put(world, kpi):
     client = api_client_for(world.a[Role.EXECUTIVE].user)
     plan = f"{API}/kpis/{kpi.pk}/plan/"
-    points = client.get(plan).json()["points"]
+    read = client.get(plan)
+    points = read.json()["points"]
     assert len(points) == 13
     assert points[6] == {"period": "2026-07-01", "label": "2026-07", "planned": None,
                          "linear": "85.9507", "expected": "85.9507", "outside": False}
     response = client.put(plan, {"points": [{"period": "2026-07-01", "value": "83"},
                                             {"period": "2026-08-01", "value": None}]},
-                          format="json")
-    assert response.status_code == 200
+                          format="json", HTTP_IF_MATCH=read["ETag"])
+    assert response.status_code == 200 and response["ETag"] == '"v2"'
     july = response.json()["points"][6]
     assert (july["planned"], july["expected"], july["linear"]) == ("83.0000", "83.0000",
                                                                    "85.9507")
@@ -541,7 +548,7 @@ def test_api_plan_get_and_put(world, kpi):
 def test_api_plan_bad_input_is_400_and_nothing_saved(world, kpi, points, field):
     body = {"points": [{"period": "2026-06-01", "value": "82"}, *points]}
     response = api_client_for(world.a[Role.ADMIN].user).put(f"{API}/kpis/{kpi.pk}/plan/", body,
-                                                            format="json")
+                                                            format="json", HTTP_IF_MATCH='"v1"')
     assert response.status_code == 400
     assert field in response.json()
     assert _plan(kpi) == {} and not _reload(kpi).needs_recompute
