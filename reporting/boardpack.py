@@ -47,6 +47,7 @@ from cat4.common.tasks_util import enqueue_on_commit
 from cat4.tenancy.models import Membership, Organization, User
 from governance.models import Level
 from initiatives import calculations as calc
+from initiatives.filters import PLACE_FILTERS, PlaceFilterSet
 from initiatives.models import BusinessUnit, Portfolio, Program
 
 from . import history, selectors
@@ -65,28 +66,27 @@ FILTER_KEYS = ("portfolio", "program", "business_unit", "owner", "fiscal_year")
 
 
 def clean_filters(filters: dict, *, organization: Organization) -> dict:
-    """Only known keys, ids resolved inside the organisation (an id of another one is
-    refused like a missing one), as plain JSON numbers."""
-    models = {"portfolio": Portfolio, "program": Program, "business_unit": BusinessUnit}
-    cleaned: dict = {}
-    for key in FILTER_KEYS:
-        value = filters.get(key)
-        if value in (None, ""):
-            continue
-        value = getattr(value, "pk", value)
+    """Only known keys, as plain JSON numbers: the ids resolved inside the organisation by
+    the filters every portfolio view shares (``initiatives.filters.PlaceFilterSet``: an
+    id of another organisation is refused like a missing one), the fiscal year a whole
+    number from 2000 to 2100 (a pack may be asked for a year without values yet)."""
+    places = PlaceFilterSet({key: getattr(value, "pk", value) for key, value in filters.items()
+                             if key in PLACE_FILTERS and value not in (None, "")},
+                            organization=organization)
+    if not places.is_valid():
+        field, messages = next(iter(places.errors.items()))
+        raise ApplicationError(messages[0], field=field)
+    cleaned: dict = places.ids()
+    year = filters.get("fiscal_year")
+    if year not in (None, ""):
         try:
-            value = int(value)
+            year = int(year)
         except (TypeError, ValueError) as exc:
-            raise ApplicationError("Give a whole number.", field=key) from exc
-        if key in models and not models[key].objects.filter(organization=organization,
-                                                            pk=value).exists():
-            raise ApplicationError("No such choice in this organisation.", field=key)
-        if key == "owner" and not Membership.objects.filter(organization=organization,
-                                                            user_id=value).exists():
-            raise ApplicationError("No such member of this organisation.", field=key)
-        if key == "fiscal_year" and not 2000 <= value <= 2100:
-            raise ApplicationError("Give a fiscal year between 2000 and 2100.", field=key)
-        cleaned[key] = value
+            raise ApplicationError("Give a whole number.", field="fiscal_year") from exc
+        if not 2000 <= year <= 2100:
+            raise ApplicationError("Give a fiscal year between 2000 and 2100.",
+                                   field="fiscal_year")
+        cleaned["fiscal_year"] = year
     return cleaned
 
 

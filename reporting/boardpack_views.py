@@ -1,7 +1,6 @@
 """Board pack pages: the list with the request form, the row htmx polls while the
 pack is built, and the permission-checked download."""
 
-from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -10,29 +9,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cat4.common.exceptions import ApplicationError, NotFoundError
 from cat4.common.htmx import add_form_error
 from cat4.tenancy.decorators import org_view
-from initiatives.forms import DateInput
 
 from . import boardpack
-from .forms import DashboardFilterForm
+from .filters import BoardPackFilterSet
 from .models import JobStatus
 from .permissions import can_use_board_packs
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
-
-
-class BoardPackForm(DashboardFilterForm):
-    """The title, the date the appendix starts from, and the dashboard's own filters
-    (portfolio, program, business unit, owner, fiscal year), scoped the same way."""
-
-    title = forms.CharField(max_length=200, initial="Steering committee board pack")
-    changes_since = forms.DateField(widget=DateInput(), label="Changes since",
-                                    help_text="For example the last steering committee.")
-    field_order = ["title", "changes_since"]
-
-    def filter_values(self) -> dict:
-        data = self.cleaned_data
-        return {key: getattr(data.get(key), "pk", data.get(key))
-                for key in boardpack.FILTER_KEYS if data.get(key) not in (None, "")}
 
 
 def pack_file_response(pack) -> FileResponse:
@@ -64,14 +47,16 @@ def _pack_or_404(request, pack_id):
 @org_view(can_use_board_packs)
 def board_pack_list(request, org_slug):
     org = request.organization
-    form = BoardPackForm(request.POST or None, organization=org)
+    filterset = BoardPackFilterSet(request.POST or None, organization=org)
+    form = filterset.form
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
                 pack = boardpack.board_pack_request(
                     membership=request.membership, title=form.cleaned_data["title"],
-                    changes_since=form.cleaned_data["changes_since"], filters=form.filter_values())
+                    changes_since=form.cleaned_data["changes_since"],
+                    filters=filterset.pack_filters())
             except ApplicationError as exc:
                 add_form_error(form, exc)
             else:

@@ -1,8 +1,8 @@
 """Exports of an organisation's initiatives: an xlsx workbook (initiatives, values,
 milestones, KPIs) and a csv of the initiatives sheet.
 
-The filters are the initiative list's own (``InitiativeFilterForm`` and
-``initiatives.selectors.initiative_list``), so a filter means the same thing on the
+The filters are the initiative list's own (``initiatives.filters.InitiativeFilterSet``
+and ``initiatives.selectors.initiative_list``), so a filter means the same thing on the
 page and in the file. Every member may read every initiative of the organisation
 (``initiatives.permissions.can_view_initiatives``), so an export holds what its
 caller may see and nothing of another organisation.
@@ -39,10 +39,10 @@ from django.utils import timezone
 from django_scopes import scope
 
 from cat4.common.api import form_errors
+from cat4.common.rag import Rag, RagColour, apply_staleness
 from cat4.tenancy.models import Organization
 from initiatives import selectors as initiative_selectors
-from initiatives.calculations import Rag, RagColour, apply_staleness
-from initiatives.forms import InitiativeFilterForm
+from initiatives.filters import InitiativeFilterSet
 from initiatives.models import (
     ImpactCategory,
     ImpactLine,
@@ -74,11 +74,11 @@ class FilterError(Exception):
 
 def parse_filters(data, *, organization: Organization) -> dict:
     """The list page's filters from a query dict, as keyword arguments of
-    ``initiative_list``; raises FilterError with the form's errors."""
-    form = InitiativeFilterForm(data, organization=organization)
-    if not form.is_valid():
-        raise FilterError(form_errors(form))
-    return form.list_filters()
+    ``initiative_list``; raises FilterError with the filters' errors."""
+    filterset = InitiativeFilterSet(data, organization=organization)
+    if not filterset.is_valid():
+        raise FilterError(form_errors(filterset.form))
+    return filterset.list_filters()
 
 
 # --- Rows ------------------------------------------------------------------------------

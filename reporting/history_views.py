@@ -3,7 +3,6 @@ parse the dates and filters, call ``reporting.history``, render."""
 
 from datetime import date, timedelta
 
-from django import forms
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -13,28 +12,10 @@ from governance.permissions import can_view_escalations
 from initiatives.permissions import can_view_initiatives
 
 from . import history
-from .forms import DashboardForm
+from .filters import ChangesFilterSet
 from .selectors import DashboardFilters
 
 LIMIT = 200  # rows per section on the page; the count above says how many there are
-
-
-class ChangesForm(DashboardForm):
-    since = forms.DateField(required=False, label="Changes since",
-                            widget=forms.DateInput(attrs={"type": "date"}),
-                            help_text="For example the date of the last steering committee.")
-
-    field_order = ["since", "as_of", "portfolio", "program", "business_unit", "owner",
-                   "fiscal_year"]
-
-    def clean(self):
-        data = super().clean()
-        if data.get("since") and data["since"] > timezone.localdate():
-            self.add_error("since", "Pick a date that is not in the future.")
-        return data
-
-    def since_date(self):
-        return self._value("since")
 
 
 def as_of_context(*, organization: Organization, when: date | None,
@@ -54,10 +35,11 @@ def changes(request, org_slug):
     data = request.GET.copy()
     if not data.get("since"):
         data["since"] = default_since.isoformat()
-    form = ChangesForm(data, organization=org)
-    filters = form.filters()
-    since = form.since_date() or default_since
-    as_of_date = form.as_of_date()
+    filterset = ChangesFilterSet(data, organization=org)
+    form = filterset.form
+    filters = filterset.dashboard_filters()
+    since = filterset.since_date() or default_since
+    as_of_date = filterset.as_of_date()
     report = history.changes_since(organization=org, since=since, filters=filters)
     show_escalations = can_view_escalations(membership=request.membership)
     status = 400 if form.errors else 200

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from cat4.common.locks import org_job_xact_lock, try_org_job_lock
+from cat4.common.rag import Rag, RagColour, Thresholds, apply_staleness
 from cat4.tenancy.models import Organization
 from initiatives import calculations as calc
 from initiatives.selectors import ACTIVE_STAGES, thresholds_for
@@ -67,8 +68,8 @@ class InitiativeInput(NamedTuple):
 
 
 class Judgement(NamedTuple):
-    schedule: calc.Rag
-    financial: calc.Rag
+    schedule: Rag
+    financial: Rag
     stale: bool
 
 
@@ -86,14 +87,14 @@ def _schedule_milestones(i: InitiativeInput, today: date) -> list[calc.Milestone
             for n in range(i.overdue)]
 
 
-def _financial(i: InitiativeInput, *, thresholds: calc.Thresholds, currency: str,
-               explain: bool) -> calc.Rag:
+def _financial(i: InitiativeInput, *, thresholds: Thresholds, currency: str,
+               explain: bool) -> Rag:
     """As ``initiative_status``: grey without lines or without any forecast; else the
     benefits and costs (planned against outturn over the whole horizon) combined."""
     if i.benefit_lines + i.cost_lines == 0:
-        return calc.Rag(calc.RagColour.GREY, "no impact lines yet")
+        return Rag(RagColour.GREY, "no impact lines yet")
     if not i.forecast_cells:
-        return calc.Rag(calc.RagColour.GREY,
+        return Rag(RagColour.GREY,
                         "no forecast yet: forecasts are entered from the Decided gate on")
     lines = []
     if i.benefit_lines:
@@ -105,7 +106,7 @@ def _financial(i: InitiativeInput, *, thresholds: calc.Thresholds, currency: str
                                   explain=explain)
 
 
-def judge(i: InitiativeInput, *, thresholds: calc.Thresholds, currency: str, today: date,
+def judge(i: InitiativeInput, *, thresholds: Thresholds, currency: str, today: date,
           explain: bool = True) -> Judgement:
     """Both colours of one initiative and whether its status update is overdue.
     Pure: no database. ``explain=False`` leaves out the money sentence, which the
@@ -116,8 +117,8 @@ def judge(i: InitiativeInput, *, thresholds: calc.Thresholds, currency: str, tod
     schedule = calc.schedule_rag(_schedule_milestones(i, today), today=today)
     financial = _financial(i, thresholds=thresholds, currency=currency, explain=explain)
     return Judgement(
-        schedule=calc.apply_staleness(schedule, stale=stale, last_update=i.last_update),
-        financial=calc.apply_staleness(financial, stale=stale, last_update=i.last_update),
+        schedule=apply_staleness(schedule, stale=stale, last_update=i.last_update),
+        financial=apply_staleness(financial, stale=stale, last_update=i.last_update),
         stale=stale)
 
 

@@ -61,7 +61,7 @@ TOP = 10
 @dataclass(frozen=True)
 class DashboardFilters:
     """Which part of the portfolio the dashboard shows (ids already resolved inside the
-    organisation by ``reporting.forms.DashboardFilterForm``)."""
+    organisation by ``reporting.filters.DashboardFilterSet``)."""
 
     portfolio: int | None = None
     program: int | None = None

@@ -12,7 +12,7 @@ from governance.permissions import can_view_escalations
 from initiatives.permissions import can_view_initiatives
 
 from . import selectors
-from .forms import DashboardForm, DrillFilterForm
+from .filters import DashboardAsOfFilterSet, DrillFilterSet
 from .history_views import as_of_context
 from .permissions import can_use_board_packs
 
@@ -23,22 +23,23 @@ PAGE_SIZE = 25
 @org_view(can_view_initiatives)
 def dashboard(request, org_slug):
     org = request.organization
-    form = DashboardForm(request.GET or None, organization=org)
-    filters = form.filters()
+    filterset = DashboardAsOfFilterSet(request.GET or None, organization=org)
+    filters = filterset.dashboard_filters()
     data = selectors.dashboard(organization=org, membership=request.membership,
                                filters=filters)
     return render(request, partial_template(request, "reporting/dashboard.html", "results"), {
-        "form": form, "d": data, "query": data.filters.query(),
+        "form": filterset.form, "d": data, "query": data.filters.query(),
         "can_use_board_packs": can_use_board_packs(membership=request.membership),
-        **as_of_context(organization=org, when=form.as_of_date(), filters=filters)})
+        **as_of_context(organization=org, when=filterset.as_of_date(), filters=filters)})
 
 
 @vary_on_headers("HX-Request")
 @org_view(can_view_initiatives)
 def dashboard_initiatives(request, org_slug):
     org = request.organization
-    form = DrillFilterForm(request.GET or None, organization=org)
-    filters, drill = form.filters(), form.drill()
+    filterset = DrillFilterSet(request.GET or None, organization=org)
+    form = filterset.form
+    filters, drill = filterset.dashboard_filters(), filterset.drill()
     if drill.escalation_level is not None and not can_view_escalations(
             membership=request.membership):
         raise PermissionDenied  # escalations are not shown to viewers

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_filters",
     "django_scopes",
     "guardian",
     "axes",

@@ -1,8 +1,9 @@
 """Exports and board packs in the API.
 
-The exports take the initiative list's filters as query parameters (``q``, ``stage``,
-``portfolio``, ``program``, ``business_unit``, ``owner``, ``sort``); an invalid one (an id
-of another organisation included) answers 400 with the field's error.
+The exports take the initiative list's filters as query parameters
+(``initiatives.filters.InitiativeFilterSet``: ``q``, ``stage``, ``portfolio``,
+``program``, ``business_unit``, ``owner``, ``sort``); an invalid one (an id of another
+organisation included) answers 400 with the field's error.
 Board packs: list, request (202, queued), detail (status, progress, step, error,
 snapshot SHA-256) and the PDF download once ready.
 """
@@ -10,14 +11,14 @@ snapshot SHA-256) and the PDF download once ready.
 import json
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, renderers, serializers, status
 from rest_framework.response import Response
 
+from cat4.common.api import filterset_parameters
 from cat4.tenancy.api.base import OrgAPIView
 from cat4.tenancy.api.serializers import UserSerializer
-from initiatives.forms import InitiativeFilterForm
-from initiatives.models import Stage
+from initiatives.filters import InitiativeFilterSet
 
 from .. import boardpack, exports
 from ..boardpack_views import pack_file_response
@@ -50,19 +51,6 @@ class PdfRenderer(_FileRenderer):
     format = "pdf"
 
 
-FILTER_PARAMETERS = [
-    OpenApiParameter("q", str, description="Code or title contains this text."),
-    OpenApiParameter("stage", str, enum=Stage.values),
-    OpenApiParameter("portfolio", int, description="A portfolio id of the organisation."),
-    OpenApiParameter("program", int, description="A program id of the organisation."),
-    OpenApiParameter("business_unit", int,
-                     description="A business unit id of the organisation."),
-    OpenApiParameter("owner", int, description="A user id of an owner in the organisation."),
-    OpenApiParameter("sort", str, enum=[value for value, _label
-                                        in InitiativeFilterForm.base_fields["sort"].choices]),
-]
-
-
 class _ExportView(OrgAPIView):
     predicates = {"GET": can_export}
 
@@ -78,7 +66,8 @@ class InitiativesXlsxView(_ExportView):
     renderer_classes = [renderers.JSONRenderer, XlsxRenderer]
 
     @extend_schema(
-        operation_id="export_initiatives_xlsx", parameters=FILTER_PARAMETERS,
+        operation_id="export_initiatives_xlsx",
+        parameters=filterset_parameters(InitiativeFilterSet),
         summary="The initiatives as an xlsx workbook",
         description="Sheets Initiatives, Values, Milestones and KPIs, with the same filters "
                     "as the initiative list. Amounts are numbers with a number format.",
@@ -92,7 +81,8 @@ class InitiativesCsvView(_ExportView):
     renderer_classes = [renderers.JSONRenderer, CsvRenderer]
 
     @extend_schema(
-        operation_id="export_initiatives_csv", parameters=FILTER_PARAMETERS,
+        operation_id="export_initiatives_csv",
+        parameters=filterset_parameters(InitiativeFilterSet),
         summary="The initiatives as csv",
         description="The Initiatives sheet only: UTF-8 with a byte-order mark, streamed; a "
                     "text cell starting with = + - @ is prefixed with a quote.",

@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
+from cat4.common.months import add_months
 from cat4.tenancy.models import Organization
 from initiatives import calculations as calc
 from initiatives.models import Stage
@@ -101,7 +102,7 @@ def portfolio_as_of(*, organization: Organization, when: date, filters=None,
     where, params = filter_sql(clean_filters(filters), "i")
     rows = fetch(_AS_OF_SQL.format(filters=where), {
         "org": organization.pk, "t": moment, "fy_start": months[0],
-        "fy_end": date(last.year + last.month // 12, last.month % 12 + 1, 1), **params})
+        "fy_end": add_months(last, 1), **params})
     by_stage = {r[0]: r for r in rows}
     stages = []
     for stage in Stage:

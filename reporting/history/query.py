@@ -24,7 +24,9 @@ def local_today(organization: Organization) -> date:
 
 def clean_filters(filters) -> dict[str, int]:
     """Accepts a dict or the dashboard's ``DashboardFilters``; keeps the four structural
-    filters with a value (ids are expected to be resolved inside the organisation)."""
+    filters with a value, as ints for the SQL (ids already resolved inside the
+    organisation by the filter sets of ``reporting.filters`` or by the board pack's
+    ``clean_filters``)."""
     if filters is None:
         return {}
     if is_dataclass(filters):

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from initiatives import calculations as calc
+from cat4.common.money import format_money
+from cat4.common.rag import Rag
 from initiatives.models import Stage
 
 ZERO = Decimal("0")
@@ -66,8 +67,8 @@ class ValueChange:
 class RagChange:
     initiative: InitiativeRef
     kind: str  # "financial" or "schedule"
-    then: calc.Rag
-    now: calc.Rag
+    then: Rag
+    now: Rag
 
 
 @dataclass
@@ -111,7 +112,7 @@ class ChangeReport:
     def entries(self) -> list[ChangeEntry]:
         """Every change as one line, oldest first (value and RAG changes, which have no
         single time, come after the dated ones)."""
-        money = lambda x: calc.format_money(x, self.currency)  # noqa: E731
+        money = lambda x: format_money(x, self.currency)  # noqa: E731
         dated = [ChangeEntry(m.at, "stage", m.initiative.subject,
                              f"{m.from_label} → {m.to_label} by {m.actor}", m.initiative.id)
                  for m in self.stage_moves]

@@ -5,7 +5,7 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
-from initiatives.forms import parse_month_key
+from cat4.common.months import parse_month_key
 
 ISO_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 ISO_MONTH = re.compile(r"^\d{4}-\d{1,2}$")

@@ -1,8 +1,9 @@
 """The portfolio dashboard in the API: ``GET /api/v1/o/<slug>/dashboard/``.
 
-A thin layer over the page's own reads: the query string is validated by the page's form
-(``reporting.forms.DashboardForm``: portfolio, program, business_unit, owner, fiscal_year
-and the ``as_of`` date to compare with), the figures come from
+A thin layer over the page's own reads: the query string is validated by the page's
+filter set (``reporting.filters.DashboardAsOfFilterSet``: portfolio, program,
+business_unit, owner, fiscal_year and the ``as_of`` date to compare with, also the
+schema's query parameters), the figures come from
 ``reporting.selectors.dashboard`` and the comparison from
 ``reporting.history.as_of_comparison``, exactly as ``reporting.views.dashboard`` calls
 them. The one difference: an invalid parameter (an id of another organisation included)
@@ -18,7 +19,7 @@ drill-down page with them, which lists those initiatives with their count and su
 
 ``GET /api/v1/o/<slug>/dashboard/initiatives/`` is that drill-down list, as thin over the
 page's reads (``reporting.views.dashboard_initiatives``): the query string is validated by
-the page's ``reporting.forms.DrillFilterForm``, the rows and their totals come from
+the page's ``reporting.filters.DrillFilterSet``, the rows and their totals come from
 ``reporting.selectors.drill_queryset``, ``drill_rows`` and ``drill_totals``, and ``sort``
 has the page's keys and default. Paginated by the API's pagination class (``?page=``),
 with the totals of every page beside the rows.
