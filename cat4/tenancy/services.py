@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -16,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
+from knox.models import AuthToken
 
 from cat4.common.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
 
@@ -226,8 +228,6 @@ def invitation_accept_new_user(*, token: str, full_name: str, password: str) -> 
     if not full_name:
         raise ApplicationError("Enter your name.", field="full_name")
     user = User(email=invitation.email, full_name=full_name)
-    from django.contrib.auth.password_validation import validate_password
-
     try:
         validate_password(password, user=user)
     except ValidationError as exc:
@@ -306,13 +306,9 @@ def user_update_profile(*, user: User, full_name: str) -> User:
 
 def api_token_create(*, user: User):
     """A personal API token; only its digest is stored, the key is returned once."""
-    from knox.models import AuthToken
-
     return AuthToken.objects.create(user=user, expiry=None)
 
 
 def api_token_revoke(*, user: User, token_key: str) -> int:
-    from knox.models import AuthToken
-
     deleted, _ = AuthToken.objects.filter(user=user, token_key=token_key).delete()
     return deleted

@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
 from ..models import CURRENCIES, MONTHS, Invitation, Membership, MembershipEvent, Organization, Role
@@ -25,8 +26,6 @@ class OrganizationUpdateSerializer(serializers.Serializer):
     time_zone = serializers.CharField(max_length=64)
 
     def validate_time_zone(self, value):
-        from django.core.exceptions import ValidationError
-
         try:
             _validate_time_zone(value)
         except ValidationError as exc:
