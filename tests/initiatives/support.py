@@ -5,8 +5,11 @@ kept input out of a rendered page."""
 import datetime as dt
 import html
 import re
+import threading
+from collections.abc import Callable
 
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
@@ -16,6 +19,37 @@ from governance.models import Approval
 from initiatives import services
 from initiatives.models import GATE_ORDER, MonthlyValue, Stage
 from tests.governance.conftest import add_milestone, add_plan
+
+
+def race(save: Callable[[Membership, int], object], membership_ids: list[int]
+         ) -> tuple[list[int], list[object]]:
+    """Run ``save(membership, n)`` in one thread per membership, all released at once
+    (each on its own database connection); return the numbers of the threads that saved
+    and what the others raised."""
+    barrier = threading.Barrier(len(membership_ids), timeout=10)
+    outcomes: dict[int, object] = {}
+
+    def run(n: int, membership_id: int) -> None:
+        try:
+            with scopes_disabled():
+                membership = Membership.objects.select_related("organization", "user").get(
+                    pk=membership_id)
+            barrier.wait()
+            save(membership, n)
+            outcomes[n] = "saved"
+        except Exception as exc:  # recorded and asserted by the caller
+            outcomes[n] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n, m)) for n, m in enumerate(membership_ids)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    return ([n for n, o in outcomes.items() if o == "saved"],
+            [o for o in outcomes.values() if o != "saved"])
 
 
 def member(organization, user) -> Membership:

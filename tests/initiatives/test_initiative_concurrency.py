@@ -2,17 +2,15 @@
 the edit page keeps the user's input and lets them save again, and two
 simultaneous saves of the same version never both succeed."""
 
-import threading
 
 import pytest
-from django.db import connection
 from django_scopes import scopes_disabled
 
-from cat4.tenancy.models import Membership, Role
+from cat4.tenancy.models import Role
 from initiatives import services
 from initiatives.models import Initiative
 from tests.conftest import client_for
-from tests.initiatives.support import input_value, org_url, page_text
+from tests.initiatives.support import input_value, org_url, page_text, race
 
 
 def current(initiative_id) -> Initiative:
@@ -107,34 +105,12 @@ def test_edit_page_without_a_version_is_refused_as_stale(world):
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_saves_of_the_same_version_one_wins(world):
     initiative_id = world.initiative.pk
-    membership_ids = [world.a[Role.OWNER].membership.pk, world.a[Role.ADMIN].membership.pk]
-    barrier = threading.Barrier(len(membership_ids), timeout=10)
-    outcomes: dict[int, object] = {}
-
-    def save(n: int, membership_id: int) -> None:
-        try:
-            with scopes_disabled():
-                membership = Membership.objects.select_related("organization", "user").get(
-                    pk=membership_id)
-            barrier.wait()
-            services.initiative_update(membership=membership, initiative_id=initiative_id,
-                                       version=1, title=f"Title from thread {n}")
-            outcomes[n] = "saved"
-        except Exception as exc:  # recorded and asserted below
-            outcomes[n] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=save, args=(n, m)) for n, m in enumerate(membership_ids)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not any(t.is_alive() for t in threads)
-
-    winners = [n for n, o in outcomes.items() if o == "saved"]
-    losers = [o for o in outcomes.values() if o != "saved"]
-    assert len(winners) == 1, outcomes
-    assert len(losers) == 1 and isinstance(losers[0], services.StaleVersionError), outcomes
+    winners, losers = race(
+        lambda membership, n: services.initiative_update(
+            membership=membership, initiative_id=initiative_id, version=1,
+            title=f"Title from thread {n}"),
+        [world.a[Role.OWNER].membership.pk, world.a[Role.ADMIN].membership.pk])
+    assert len(winners) == 1, (winners, losers)
+    assert len(losers) == 1 and isinstance(losers[0], services.StaleVersionError), losers
     saved = current(initiative_id)
     assert (saved.title, saved.version) == (f"Title from thread {winners[0]}", 2)

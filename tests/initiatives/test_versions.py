@@ -5,20 +5,18 @@ error that keeps the input on the page), and the winner's change stays. A write
 without If-Match is 428. (The initiative itself: test_initiative_concurrency.py.)"""
 
 import datetime as dt
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django_scopes import scopes_disabled
 
 from cat4.common.exceptions import StaleVersionError
-from cat4.tenancy.models import Membership, Role
+from cat4.tenancy.models import Role
 from initiatives import selectors, services
 from initiatives.models import ImpactLine, Milestone, MonthlyValue, Risk
 from tests.conftest import api_client_for, client_for
 from tests.factories import ImpactLineFactory, MilestoneFactory
-from tests.initiatives.support import flashed, input_value, org_url, page_text
+from tests.initiatives.support import flashed, input_value, org_url, page_text, race
 
 API = "/api/v1/o/acme"
 JAN, FEB = dt.date(2026, 1, 1), dt.date(2026, 2, 1)
@@ -136,35 +134,13 @@ def test_a_values_save_adds_no_empty_line_entry_to_the_history(world, line):
 def test_two_simultaneous_milestone_saves_of_the_same_version_one_wins(world):
     with scopes_disabled():
         milestone_id = MilestoneFactory(initiative=world.initiative, title="Pilot").pk
-    membership_ids = [world.a[Role.OWNER].membership.pk, world.a[Role.ADMIN].membership.pk]
-    barrier = threading.Barrier(len(membership_ids), timeout=10)
-    outcomes: dict[int, object] = {}
-
-    def save(n: int, membership_id: int) -> None:
-        try:
-            with scopes_disabled():
-                membership = Membership.objects.select_related("organization", "user").get(
-                    pk=membership_id)
-            barrier.wait()
-            services.milestone_update(membership=membership, milestone_id=milestone_id,
-                                      version=1, title=f"Title from thread {n}")
-            outcomes[n] = "saved"
-        except Exception as exc:  # recorded and asserted below
-            outcomes[n] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=save, args=(n, m)) for n, m in enumerate(membership_ids)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not any(t.is_alive() for t in threads)
-
-    winners = [n for n, o in outcomes.items() if o == "saved"]
-    losers = [o for o in outcomes.values() if o != "saved"]
-    assert len(winners) == 1, outcomes
-    assert len(losers) == 1 and isinstance(losers[0], StaleVersionError), outcomes
+    winners, losers = race(
+        lambda membership, n: services.milestone_update(
+            membership=membership, milestone_id=milestone_id, version=1,
+            title=f"Title from thread {n}"),
+        [world.a[Role.OWNER].membership.pk, world.a[Role.ADMIN].membership.pk])
+    assert len(winners) == 1, (winners, losers)
+    assert len(losers) == 1 and isinstance(losers[0], StaleVersionError), losers
     with scopes_disabled():
         saved = Milestone.objects.get(pk=milestone_id)
     assert (saved.title, saved.version) == (f"Title from thread {winners[0]}", 2)
